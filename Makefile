@@ -1,0 +1,42 @@
+# Two commands do everything: `make run` and `make test`. Both install what is
+# missing first (scripts/bootstrap.sh: idempotent, prints what it does).
+SHELL := /bin/bash
+ENV := source scripts/env.sh &&
+
+.PHONY: run test setup setup-rust setup-e2e build test-rust test-e2e sandbox fmt clippy clean
+
+## run: start the app on http://127.0.0.1:3000 with live reload (sandbox unless keys are set)
+run: setup-rust
+	$(ENV) cargo leptos watch
+
+## test: all Rust tests, then the Playwright suite in Chromium
+test: setup
+	$(MAKE) test-rust
+	$(MAKE) build
+	$(MAKE) test-e2e
+
+setup: setup-rust setup-e2e
+setup-rust:
+	scripts/bootstrap.sh rust
+setup-e2e:
+	scripts/bootstrap.sh e2e
+
+build:
+	$(ENV) cargo leptos build
+
+test-rust:
+	$(ENV) cargo test --workspace
+
+test-e2e:
+	$(ENV) cd end2end && npx playwright test
+
+## sandbox: only the Stripe sandbox, on http://127.0.0.1:12111
+sandbox: setup-rust
+	$(ENV) cargo run -p server -- sandbox --addr 127.0.0.1:12111
+
+fmt:
+	$(ENV) cargo fmt --all
+clippy:
+	$(ENV) cargo clippy --workspace --all-targets
+clean:
+	rm -rf target/site target/debug target/front end2end/test-results

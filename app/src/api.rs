@@ -1,0 +1,84 @@
+//! Server functions: the typed contract between the page and the server.
+//! Each one parses its input into domain types, finds the current user and
+//! calls the service. Nothing else happens here.
+
+use crate::error::AppError;
+use crate::model::{ClientConfig, LinkSession, LinkedAccount};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use crate::error::AppError;
+    use crate::service::{SharedService, UserId};
+    use leptos::prelude::*;
+
+    pub fn service() -> Result<SharedService, AppError> {
+        use_context::<SharedService>().ok_or_else(|| {
+            tracing_log("LinkService missing from context");
+            AppError::Internal
+        })
+    }
+
+    /// The user the session middleware attached to this request.
+    pub fn current_user() -> Result<UserId, AppError> {
+        use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<UserId>().cloned())
+            .ok_or_else(|| {
+                tracing_log("request has no UserId (session middleware missing)");
+                AppError::Internal
+            })
+    }
+
+    /// Gives an error its HTTP status on the server-function response.
+    pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+        if let Err(e) = &result {
+            if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+                resp.set_status(e.status());
+            }
+        }
+        result
+    }
+
+    fn tracing_log(msg: &str) {
+        leptos::logging::error!("{msg}");
+    }
+}
+
+/// Mode, publishable key and Stripe.js URL for the page.
+#[server(endpoint = "client_config")]
+pub async fn load_client_config() -> Result<ClientConfig, AppError> {
+    ssr::respond(ssr::service().map(|s| s.client_config()))
+}
+
+/// Starts a link: the Customer (once per user), then a new Session.
+/// `name` and `email` may be empty.
+#[server(endpoint = "start_link")]
+pub async fn start_link(name: String, email: String) -> Result<LinkSession, AppError> {
+    ssr::respond(async {
+        let details = crate::model::CustomerDetails::parse(&name, &email)?;
+        let user = ssr::current_user()?;
+        ssr::service()?.start_link(&user, details).await
+    }
+    .await)
+}
+
+/// Confirms what the modal linked by asking Stripe, not the browser.
+#[server(endpoint = "confirm_link")]
+pub async fn confirm_link(session_id: String) -> Result<Vec<LinkedAccount>, AppError> {
+    ssr::respond(async {
+        let session = crate::model::SessionId::parse(&session_id)?;
+        let user = ssr::current_user()?;
+        ssr::service()?.confirm_link(&user, &session).await
+    }
+    .await)
+}
+
+/// The current user's linked accounts.
+#[server(endpoint = "linked_accounts")]
+pub async fn linked_accounts() -> Result<Vec<LinkedAccount>, AppError> {
+    ssr::respond(async {
+        let user = ssr::current_user()?;
+        ssr::service()?.linked_accounts(&user).await
+    }
+    .await)
+}

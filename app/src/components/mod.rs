@@ -1,0 +1,9 @@
+//! Reusable view pieces: no server calls, only props in, markup out.
+
+mod account_list;
+mod mode_badge;
+mod status_panel;
+
+pub use account_list::AccountList;
+pub use mode_badge::ModeBadge;
+pub use status_panel::{ErrorView, LinkState, StatusPanel};

@@ -1,0 +1,82 @@
+//! The app: UI and server-function contract, compiled twice — with `ssr` into
+//! the server, with `hydrate` into the browser's wasm.
+//!
+//! - [`pages`]: routed pages; [`components`]: view pieces.
+//! - [`api`]: server functions; [`model`]: shared types; [`error`]: the error enum.
+//! - [`stripe_js`]: Stripe.js bindings (browser).
+//! - [`service`] (SSR only): the trait the server implements.
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod model;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod service;
+pub mod stripe_js;
+
+use crate::api::load_client_config;
+use crate::components::ModeBadge;
+use crate::pages::{LinkPage, NotFound};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Meta, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document around the app (SSR only renders it).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let config = OnceResource::new(load_client_config());
+    view! {
+        <Stylesheet id="leptos" href="/pkg/fc_app.css"/>
+        <Title text="Link your bank account"/>
+        <Meta name="description" content="Link a bank account with Stripe Financial Connections."/>
+        <leptos_meta::Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
+        <header class="topbar">
+            <a class="brand" href="/">"Bank Link"</a>
+            <Suspense fallback=|| ()>
+                {move || config.get().and_then(Result::ok).map(|c| view! { <ModeBadge mode=c.mode/> })}
+            </Suspense>
+        </header>
+        <Router>
+            <main>
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=LinkPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// The wasm entry point: hydrates the server-rendered page, then sets
+/// `window.__hydrated = true` so tests know clicks will be handled.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+    let _ = js_sys::Reflect::set(
+        &js_sys::global(),
+        &wasm_bindgen::JsValue::from_str("__hydrated"),
+        &wasm_bindgen::JsValue::TRUE,
+    );
+}

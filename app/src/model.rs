@@ -1,0 +1,348 @@
+//! Shared domain types: what crosses between the browser, the server functions
+//! and the services. Input is parsed into these at the edge; past that point
+//! the code never handles a raw id or permission string.
+
+use crate::error::AppError;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Longest id Stripe hands out is far below this; anything longer is hostile.
+const MAX_ID_LEN: usize = 255;
+
+macro_rules! stripe_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal, $field:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
+
+            /// Parses an id: the right prefix, then 1 to 255 ASCII letters,
+            /// digits or underscores in all.
+            pub fn parse(raw: &str) -> Result<Self, AppError> {
+                let raw = raw.trim();
+                let ok = raw.len() > $prefix.len()
+                    && raw.len() <= MAX_ID_LEN
+                    && raw.starts_with($prefix)
+                    && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                if ok {
+                    Ok(Self(raw.to_owned()))
+                } else {
+                    Err(AppError::invalid($field, concat!("Expected a Stripe id starting with `", $prefix, "`.")))
+                }
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = AppError;
+            fn try_from(raw: String) -> Result<Self, AppError> {
+                Self::parse(&raw)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+stripe_id!(
+    /// A Stripe Customer (`cus_…`).
+    CustomerId, "cus_", "customer"
+);
+stripe_id!(
+    /// A Financial Connections Session (`fcsess_…`).
+    SessionId, "fcsess_", "session"
+);
+stripe_id!(
+    /// A Financial Connections Account (`fca_…`).
+    AccountId, "fca_", "account"
+);
+
+/// A kind of data the account holder consents to share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    Balances,
+    Ownership,
+    PaymentMethod,
+    Transactions,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 4] = [
+        Permission::Balances,
+        Permission::Ownership,
+        Permission::PaymentMethod,
+        Permission::Transactions,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Balances => "balances",
+            Permission::Ownership => "ownership",
+            Permission::PaymentMethod => "payment_method",
+            Permission::Transactions => "transactions",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == raw)
+    }
+
+    /// Short label for the UI.
+    pub fn label(self) -> &'static str {
+        match self {
+            Permission::Balances => "Balances",
+            Permission::Ownership => "Account ownership",
+            Permission::PaymentMethod => "Account and routing numbers",
+            Permission::Transactions => "Transactions",
+        }
+    }
+
+    /// Why the app asks for it: the consent copy shown before linking.
+    pub fn purpose(self) -> &'static str {
+        match self {
+            Permission::Balances => "current and available balance, to show what you have",
+            Permission::Ownership => "account holder names and addresses, to confirm the account is yours",
+            Permission::PaymentMethod => "account and routing numbers, so the account can be used for payments",
+            Permission::Transactions => "up to 180 days of transactions, to show where money goes",
+        }
+    }
+}
+
+/// Broad kind of account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountCategory {
+    Cash,
+    Credit,
+    Investment,
+    #[serde(other)]
+    Other,
+}
+
+/// Narrow kind of account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountSubcategory {
+    Checking,
+    Savings,
+    Mortgage,
+    LineOfCredit,
+    CreditCard,
+    #[serde(other)]
+    Other,
+}
+
+impl AccountCategory {
+    pub fn label(self) -> &'static str {
+        match self {
+            AccountCategory::Cash => "Cash",
+            AccountCategory::Credit => "Credit",
+            AccountCategory::Investment => "Investment",
+            AccountCategory::Other => "Other",
+        }
+    }
+}
+
+impl AccountSubcategory {
+    pub fn label(self) -> &'static str {
+        match self {
+            AccountSubcategory::Checking => "Checking",
+            AccountSubcategory::Savings => "Savings",
+            AccountSubcategory::Mortgage => "Mortgage",
+            AccountSubcategory::LineOfCredit => "Line of credit",
+            AccountSubcategory::CreditCard => "Credit card",
+            AccountSubcategory::Other => "Other",
+        }
+    }
+}
+
+/// Whether Stripe can still read the account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    Active,
+    Inactive,
+    Disconnected,
+}
+
+impl AccountStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::Inactive => "inactive",
+            AccountStatus::Disconnected => "disconnected",
+        }
+    }
+}
+
+/// A linked account as the app shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinkedAccount {
+    pub id: AccountId,
+    pub institution_name: String,
+    pub display_name: Option<String>,
+    pub last4: Option<String>,
+    pub category: AccountCategory,
+    pub subcategory: AccountSubcategory,
+    pub status: AccountStatus,
+    pub permissions: Vec<Permission>,
+}
+
+/// Optional details for the Stripe Customer, parsed from the form.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerDetails {
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+impl CustomerDetails {
+    pub const MAX_NAME: usize = 100;
+    pub const MAX_EMAIL: usize = 254;
+
+    /// Empty fields mean "not given". A name is printable text of at most 100
+    /// characters; an email is `local@domain.tld` of at most 254.
+    pub fn parse(name: &str, email: &str) -> Result<Self, AppError> {
+        let name = name.trim();
+        let email = email.trim();
+        let name = if name.is_empty() {
+            None
+        } else if name.chars().count() > Self::MAX_NAME {
+            return Err(AppError::invalid("name", "Name is too long (at most 100 characters)."));
+        } else if name.chars().any(char::is_control) {
+            return Err(AppError::invalid("name", "Name contains characters that are not allowed."));
+        } else {
+            Some(name.to_owned())
+        };
+        let email = if email.is_empty() {
+            None
+        } else if email.len() > Self::MAX_EMAIL || !looks_like_email(email) {
+            return Err(AppError::invalid("email", "Enter a valid email address, like jenny@example.com."));
+        } else {
+            Some(email.to_owned())
+        };
+        Ok(Self { name, email })
+    }
+}
+
+fn looks_like_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c);
+    !local.is_empty()
+        && local.chars().all(allowed)
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+}
+
+/// Which Stripe the server talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Mode {
+    /// The built-in offline sandbox.
+    Sandbox,
+    /// Real Stripe, test keys.
+    Test,
+    /// Real Stripe, live keys.
+    Live,
+}
+
+/// What the browser needs to run Stripe.js. Nothing secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClientConfig {
+    pub mode: Mode,
+    pub publishable_key: String,
+    pub stripe_js_url: String,
+}
+
+/// A fresh Financial Connections Session for one click of "Link".
+/// The client secret travels only in this response body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinkSession {
+    pub session_id: SessionId,
+    pub client_secret: String,
+    pub client: ClientConfig,
+}
+
+/// The `error` a Stripe.js promise resolves with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StripeJsError {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_need_their_prefix_and_safe_characters() {
+        assert!(AccountId::parse("fca_123abc").is_ok());
+        assert!(AccountId::parse("fca_").is_err());
+        assert!(AccountId::parse("cus_123").is_err());
+        assert!(AccountId::parse("fca_../../v1/customers").is_err());
+        assert!(AccountId::parse("fca_1?expand[]=x").is_err());
+        assert!(AccountId::parse(&format!("fca_{}", "a".repeat(300))).is_err());
+        assert_eq!(SessionId::parse(" fcsess_9 ").unwrap().as_str(), "fcsess_9");
+    }
+
+    #[test]
+    fn ids_deserialize_through_parse() {
+        let ok: Result<CustomerId, _> = serde_json::from_str("\"cus_1\"");
+        assert!(ok.is_ok());
+        let bad: Result<CustomerId, _> = serde_json::from_str("\"fca_1\"");
+        assert!(bad.is_err());
+    }
+
+    #[test]
+    fn customer_details_validate_each_field() {
+        let d = CustomerDetails::parse("  Jenny Rosen ", "jenny@example.com").unwrap();
+        assert_eq!(d.name.as_deref(), Some("Jenny Rosen"));
+        assert_eq!(d.email.as_deref(), Some("jenny@example.com"));
+        assert_eq!(CustomerDetails::parse("", "").unwrap(), CustomerDetails::default());
+        for bad in ["jenny", "a@b", "@example.com", "a b@example.com", "a@exa mple.com", "a@.com"] {
+            let err = CustomerDetails::parse("", bad).unwrap_err();
+            assert!(matches!(err, AppError::InvalidInput { ref field, .. } if field == "email"), "{bad}");
+        }
+        assert!(CustomerDetails::parse(&"x".repeat(101), "").is_err());
+        assert!(CustomerDetails::parse("a\u{0}b", "").is_err());
+        assert!(CustomerDetails::parse("Zoë Ålander-Núñez", "").is_ok());
+    }
+
+    #[test]
+    fn unknown_subcategories_fall_back_to_other() {
+        let s: AccountSubcategory = serde_json::from_str("\"brokerage\"").unwrap();
+        assert_eq!(s, AccountSubcategory::Other);
+    }
+
+    #[test]
+    fn permissions_round_trip_their_wire_names() {
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(p.as_str()), Some(p));
+            assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{}\"", p.as_str()));
+        }
+        assert_eq!(Permission::parse("everything"), None);
+    }
+}

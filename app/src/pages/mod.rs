@@ -1,0 +1,7 @@
+//! Routed pages. Each page owns its state and calls server functions.
+
+mod link;
+mod not_found;
+
+pub use link::LinkPage;
+pub use not_found::NotFound;

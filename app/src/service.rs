@@ -1,0 +1,45 @@
+//! The server-side boundary (SSR only). Server functions reach the server
+//! through [`LinkService`]; the `server` crate implements it with the Stripe
+//! client and storage. The app itself never speaks HTTP to Stripe.
+
+use crate::error::AppError;
+use crate::model::{ClientConfig, CustomerDetails, LinkSession, LinkedAccount, SessionId};
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// The app user behind the browser's session cookie: anonymous, one per
+/// browser. **This is the login seam**: a product with its own accounts puts
+/// its user id here (the server's session middleware is the one place to change).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UserId(String);
+
+impl UserId {
+    pub fn new(id: impl Into<String>) -> Self {
+        UserId(id.into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What the server functions need from the server.
+#[async_trait]
+pub trait LinkService: Send + Sync + 'static {
+    /// Publishable key, Stripe.js URL and mode; nothing secret.
+    fn client_config(&self) -> ClientConfig;
+
+    /// Creates the user's Customer if it has none yet (once, even under
+    /// concurrent calls), then a fresh Financial Connections Session.
+    async fn start_link(&self, user: &UserId, details: CustomerDetails) -> Result<LinkSession, AppError>;
+
+    /// Retrieves the session from Stripe (never trusting the browser's
+    /// account list) and records the accounts it linked. `session` must be
+    /// the one this user's last `start_link` created.
+    async fn confirm_link(&self, user: &UserId, session: &SessionId) -> Result<Vec<LinkedAccount>, AppError>;
+
+    /// The accounts this user has linked so far.
+    async fn linked_accounts(&self, user: &UserId) -> Result<Vec<LinkedAccount>, AppError>;
+}
+
+/// How the service travels in Leptos context.
+pub type SharedService = Arc<dyn LinkService>;

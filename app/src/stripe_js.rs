@@ -1,0 +1,167 @@
+//! Stripe.js through wasm-bindgen: load the script once, call the global
+//! `Stripe(pk)` factory, run `collectFinancialConnectionsAccounts` and turn its
+//! resolved value into typed Rust. Browser only; the SSR twin only errors.
+
+use crate::model::StripeJsError;
+
+/// How a `collectFinancialConnectionsAccounts` call ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CollectOutcome {
+    /// The modal finished (possibly with no account: that is a cancel on the web).
+    Session { id: String, accounts: usize },
+    /// The flow could not start or failed.
+    Error(StripeJsError),
+}
+
+/// Why Stripe.js could not be used at all.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadError(pub String);
+
+#[cfg(feature = "hydrate")]
+mod imp {
+    use super::*;
+    use serde::Deserialize;
+    use std::cell::RefCell;
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+
+    #[wasm_bindgen]
+    extern "C" {
+        /// What `Stripe(pk)` returns.
+        #[derive(Clone)]
+        pub type StripeInstance;
+
+        #[wasm_bindgen(catch, js_name = Stripe)]
+        fn stripe_factory(publishable_key: &str) -> Result<StripeInstance, JsValue>;
+
+        #[wasm_bindgen(method, catch, js_name = collectFinancialConnectionsAccounts)]
+        fn collect_financial_connections_accounts(
+            this: &StripeInstance,
+            options: &JsValue,
+        ) -> Result<js_sys::Promise, JsValue>;
+    }
+
+    const SCRIPT_ID: &str = "stripe-js";
+
+    thread_local! {
+        /// One `Stripe` instance per publishable key, made once.
+        static INSTANCE: RefCell<Option<(String, StripeInstance)>> = const { RefCell::new(None) };
+    }
+
+    fn js_message(value: &JsValue) -> String {
+        value
+            .dyn_ref::<js_sys::Error>()
+            .map(|e| String::from(e.message()))
+            .or_else(|| value.as_string())
+            .unwrap_or_else(|| "unknown error".to_owned())
+    }
+
+    fn stripe_global_defined() -> bool {
+        js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("Stripe"))
+            .map(|v| v.is_function())
+            .unwrap_or(false)
+    }
+
+    /// Injects `<script src=url>` once and waits for it to load.
+    async fn ensure_script(url: &str) -> Result<(), LoadError> {
+        if stripe_global_defined() {
+            return Ok(());
+        }
+        let document = web_sys::window()
+            .and_then(|w| w.document())
+            .ok_or_else(|| LoadError("no document".into()))?;
+        // A previous attempt that failed leaves its element behind: start afresh.
+        if let Some(old) = document.get_element_by_id(SCRIPT_ID) {
+            old.remove();
+        }
+        let script: web_sys::HtmlScriptElement = document
+            .create_element("script")
+            .map_err(|e| LoadError(js_message(&e)))?
+            .unchecked_into();
+        script.set_id(SCRIPT_ID);
+        script.set_src(url);
+        script.set_async(true);
+        let loaded = js_sys::Promise::new(&mut |resolve, reject| {
+            script.set_onload(Some(resolve.unchecked_ref()));
+            script.set_onerror(Some(reject.unchecked_ref()));
+        });
+        let head = document.head().ok_or_else(|| LoadError("no <head>".into()))?;
+        head.append_child(&script).map_err(|e| LoadError(js_message(&e)))?;
+        JsFuture::from(loaded)
+            .await
+            .map_err(|_| LoadError(format!("Stripe.js could not be loaded from {url}.")))?;
+        if stripe_global_defined() {
+            Ok(())
+        } else {
+            Err(LoadError("Stripe.js loaded but did not define `Stripe`.".into()))
+        }
+    }
+
+    pub async fn load(url: &str, publishable_key: &str) -> Result<StripeInstance, LoadError> {
+        if let Some(found) = INSTANCE.with(|i| {
+            i.borrow().as_ref().filter(|(pk, _)| pk == publishable_key).map(|(_, s)| s.clone())
+        }) {
+            return Ok(found);
+        }
+        ensure_script(url).await?;
+        let stripe = stripe_factory(publishable_key).map_err(|e| LoadError(js_message(&e)))?;
+        INSTANCE.with(|i| *i.borrow_mut() = Some((publishable_key.to_owned(), stripe.clone())));
+        Ok(stripe)
+    }
+
+    #[derive(Deserialize)]
+    struct RawResult {
+        #[serde(rename = "financialConnectionsSession")]
+        session: Option<RawSession>,
+        error: Option<StripeJsError>,
+    }
+
+    #[derive(Deserialize)]
+    struct RawSession {
+        id: String,
+        #[serde(default)]
+        accounts: Vec<serde::de::IgnoredAny>,
+    }
+
+    pub async fn collect_accounts(stripe: &StripeInstance, client_secret: &str) -> Result<CollectOutcome, LoadError> {
+        let options = js_sys::Object::new();
+        js_sys::Reflect::set(&options, &"clientSecret".into(), &client_secret.into())
+            .map_err(|e| LoadError(js_message(&e)))?;
+        let promise = stripe
+            .collect_financial_connections_accounts(&options)
+            .map_err(|e| LoadError(js_message(&e)))?;
+        let value = JsFuture::from(promise).await.map_err(|e| LoadError(js_message(&e)))?;
+        let raw: RawResult = serde_wasm_bindgen::from_value(value)
+            .map_err(|e| LoadError(format!("unexpected Stripe.js result: {e}")))?;
+        match (raw.error, raw.session) {
+            (Some(error), _) => Ok(CollectOutcome::Error(error)),
+            (None, Some(s)) => Ok(CollectOutcome::Session { id: s.id, accounts: s.accounts.len() }),
+            (None, None) => Err(LoadError("Stripe.js returned neither a session nor an error.".into())),
+        }
+    }
+}
+
+/// Loads Stripe.js from `url` (once) and returns `Stripe(publishable_key)`.
+#[cfg(feature = "hydrate")]
+pub use imp::{collect_accounts, load, StripeInstance};
+
+#[cfg(not(feature = "hydrate"))]
+mod imp_ssr {
+    use super::*;
+
+    /// Placeholder type on the server: Stripe.js only exists in a browser.
+    #[derive(Clone)]
+    pub struct StripeInstance;
+
+    pub async fn load(_url: &str, _publishable_key: &str) -> Result<StripeInstance, LoadError> {
+        Err(LoadError("Stripe.js runs only in the browser.".into()))
+    }
+
+    pub async fn collect_accounts(_stripe: &StripeInstance, _client_secret: &str) -> Result<CollectOutcome, LoadError> {
+        Err(LoadError("Stripe.js runs only in the browser.".into()))
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub use imp_ssr::{collect_accounts, load, StripeInstance};

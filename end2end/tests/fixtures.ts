@@ -1,0 +1,34 @@
+import { expect, type Page, type FrameLocator } from "@playwright/test";
+
+/** Opens `/` and waits until the wasm has hydrated, so clicks are handled. */
+export async function openLinkPage(page: Page) {
+  await page.goto("/");
+  await page.waitForFunction(() => (window as any).__hydrated === true);
+}
+
+/** The sandbox's Financial Connections modal (an iframe, like Stripe's). */
+export function modal(page: Page): FrameLocator {
+  return page.frameLocator('[data-testid="stripe-sandbox-modal"]');
+}
+
+/** Clicks the link button and completes the modal, ticking `extra` accounts too. */
+export async function linkAccounts(page: Page, extra: string[] = []) {
+  await page.getByTestId("link-button").click();
+  const m = modal(page);
+  await m.getByTestId("consent-agree").click();
+  await m.locator('[data-institution="test_institution"]').click();
+  await expect(m.getByTestId("account-success")).toBeChecked();
+  for (const key of extra) await m.getByTestId(`account-${key}`).check();
+  await m.getByTestId("link-accounts").click();
+  await m.getByTestId("done").click();
+}
+
+/** Replaces the client secret in the next start_link responses. */
+export async function swapClientSecret(page: Page, secret: string) {
+  await page.route("**/api/start_link", async (route) => {
+    const response = await route.fetch();
+    const json = await response.json();
+    json.client_secret = secret;
+    await route.fulfill({ response, json });
+  });
+}

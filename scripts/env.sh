@@ -1,0 +1,10 @@
+# Sourced before every cargo/npx call of the Makefile: puts the project's tools
+# on PATH and selects the Rust toolchain scripts/bootstrap.sh chose
+# (target/tools/toolchain: empty = rustup default, else a toolchain name).
+_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PATH="$HOME/.cargo/bin:$_root/target/tools/node_modules/.bin:$PATH"
+if [ -s "$_root/target/tools/toolchain" ]; then
+  _tc="$(cat "$_root/target/tools/toolchain")"
+  if [ -n "$_tc" ]; then export RUSTUP_TOOLCHAIN="$_tc"; fi
+fi
+unset _root _tc

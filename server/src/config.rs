@@ -1,0 +1,230 @@
+//! Configuration from the environment (and `.env`): which Stripe to talk to
+//! and with which keys. Parsed once at start; an invalid combination stops
+//! the server with a message that says what to fix.
+
+use secrecy::{ExposeSecret, SecretString};
+use std::fmt;
+
+pub const DEFAULT_API_BASE: &str = "https://api.stripe.com";
+pub const DEFAULT_STRIPE_JS_URL: &str = "https://js.stripe.com/v3/";
+
+/// Which Stripe the server talks to.
+#[derive(Clone, Debug)]
+pub enum StripeMode {
+    /// No keys: the built-in sandbox on this server, with keys made up at start.
+    Sandbox,
+    /// Real Stripe with the given keys.
+    Stripe(StripeKeys),
+}
+
+#[derive(Clone)]
+pub struct StripeKeys {
+    pub secret_key: SecretString,
+    pub publishable_key: String,
+    pub live: bool,
+}
+
+impl fmt::Debug for StripeKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StripeKeys")
+            .field("secret_key", &"[redacted]")
+            .field("publishable_key", &self.publishable_key)
+            .field("live", &self.live)
+            .finish()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub mode: StripeMode,
+    /// Secrets for `Stripe-Signature` on webhooks; several during rotation.
+    pub webhook_secrets: Vec<SecretString>,
+    /// `None` means: Stripe's in Stripe mode, this server's `/sandbox` in sandbox mode.
+    pub api_base: Option<String>,
+    pub stripe_js_url: Option<String>,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("STRIPE_SECRET_KEY holds a publishable key (pk_…). Put the secret key (sk_… or rk_…) there and the pk_… key in STRIPE_PUBLISHABLE_KEY.")]
+    PublishableInSecretSlot,
+    #[error("STRIPE_PUBLISHABLE_KEY holds a secret key. Never give a secret key to the browser: use the pk_… key.")]
+    SecretInPublishableSlot,
+    #[error("STRIPE_SECRET_KEY is not a Stripe secret key (expected sk_test_…, sk_live_…, rk_test_… or rk_live_…).")]
+    MalformedSecretKey,
+    #[error("STRIPE_PUBLISHABLE_KEY is not a Stripe publishable key (expected pk_test_… or pk_live_…).")]
+    MalformedPublishableKey,
+    #[error("Only one of STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY is set. Set both for real Stripe, or neither for the sandbox.")]
+    HalfConfigured,
+    #[error("STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY mix test and live mode. Use keys from the same mode.")]
+    MixedModes,
+    #[error("Live keys are set but STRIPE_ALLOW_LIVE is not \"1\". Live mode links real bank accounts; opt in explicitly.")]
+    LiveNotAllowed,
+    #[error("STRIPE_WEBHOOK_SECRET must be one or more comma-separated whsec_… secrets.")]
+    MalformedWebhookSecret,
+    #[error("{0} must be an http(s) URL.")]
+    BadUrl(&'static str),
+}
+
+fn is_live(key: &str) -> bool {
+    key.contains("_live_")
+}
+
+fn nonempty(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+impl Config {
+    /// Reads the process environment (after loading `.env` if present).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Parses configuration from any key lookup (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let secret = nonempty(get("STRIPE_SECRET_KEY"));
+        let publishable = nonempty(get("STRIPE_PUBLISHABLE_KEY"));
+
+        let mode = match (secret, publishable) {
+            (None, None) => StripeMode::Sandbox,
+            (Some(s), _) if s.starts_with("pk_") => return Err(ConfigError::PublishableInSecretSlot),
+            (_, Some(p)) if p.starts_with("sk_") || p.starts_with("rk_") => {
+                return Err(ConfigError::SecretInPublishableSlot)
+            }
+            (Some(_), None) | (None, Some(_)) => return Err(ConfigError::HalfConfigured),
+            (Some(s), Some(p)) => {
+                let secret_ok = ["sk_test_", "sk_live_", "rk_test_", "rk_live_"]
+                    .iter()
+                    .any(|pre| s.starts_with(pre) && s.len() > pre.len());
+                if !secret_ok {
+                    return Err(ConfigError::MalformedSecretKey);
+                }
+                let pk_ok = ["pk_test_", "pk_live_"].iter().any(|pre| p.starts_with(pre) && p.len() > pre.len());
+                if !pk_ok {
+                    return Err(ConfigError::MalformedPublishableKey);
+                }
+                if is_live(&s) != is_live(&p) {
+                    return Err(ConfigError::MixedModes);
+                }
+                let live = is_live(&s);
+                if live && nonempty(get("STRIPE_ALLOW_LIVE")).as_deref() != Some("1") {
+                    return Err(ConfigError::LiveNotAllowed);
+                }
+                StripeMode::Stripe(StripeKeys { secret_key: SecretString::from(s), publishable_key: p, live })
+            }
+        };
+
+        let webhook_secrets = match nonempty(get("STRIPE_WEBHOOK_SECRET")) {
+            None => Vec::new(),
+            Some(raw) => raw
+                .split(',')
+                .map(str::trim)
+                .map(|s| {
+                    if s.starts_with("whsec_") && s.len() > 6 {
+                        Ok(SecretString::from(s.to_owned()))
+                    } else {
+                        Err(ConfigError::MalformedWebhookSecret)
+                    }
+                })
+                .collect::<Result<_, _>>()?,
+        };
+
+        let url = |name: &'static str| match nonempty(get(name)) {
+            None => Ok(None),
+            Some(u) if u.starts_with("http://") || u.starts_with("https://") => Ok(Some(u)),
+            Some(_) => Err(ConfigError::BadUrl(name)),
+        };
+        let api_base = url("STRIPE_API_BASE")?.map(|u| u.trim_end_matches('/').to_owned());
+        let stripe_js_url = url("STRIPE_JS_URL")?;
+        Ok(Config { mode, webhook_secrets, api_base, stripe_js_url })
+    }
+
+    pub fn is_sandbox(&self) -> bool {
+        matches!(self.mode, StripeMode::Sandbox)
+    }
+
+    /// A one-line description for the start-up log; never prints a secret.
+    pub fn describe(&self) -> String {
+        match &self.mode {
+            StripeMode::Sandbox => "SANDBOX mode: no Stripe keys set, using the built-in offline sandbox".to_owned(),
+            StripeMode::Stripe(k) => format!(
+                "Stripe {} mode (secret key {}…)",
+                if k.live { "LIVE" } else { "test" },
+                k.secret_key.expose_secret().get(..8).unwrap_or_default()
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn no_keys_is_sandbox() {
+        let c = parse(&[]).unwrap();
+        assert!(c.is_sandbox());
+        assert!(parse(&[("STRIPE_SECRET_KEY", "  ")]).unwrap().is_sandbox());
+    }
+
+    #[test]
+    fn test_keys_are_accepted() {
+        let c = parse(&[("STRIPE_SECRET_KEY", "sk_test_abc"), ("STRIPE_PUBLISHABLE_KEY", "pk_test_abc")]).unwrap();
+        assert!(matches!(c.mode, StripeMode::Stripe(ref k) if !k.live));
+        let r = parse(&[("STRIPE_SECRET_KEY", "rk_test_abc"), ("STRIPE_PUBLISHABLE_KEY", "pk_test_abc")]);
+        assert!(r.is_ok());
+    }
+
+    #[test]
+    fn each_bad_combination_has_its_own_error() {
+        use ConfigError::*;
+        let cases: &[(&[(&str, &str)], ConfigError)] = &[
+            (&[("STRIPE_SECRET_KEY", "pk_test_1"), ("STRIPE_PUBLISHABLE_KEY", "pk_test_1")], PublishableInSecretSlot),
+            (&[("STRIPE_SECRET_KEY", "sk_test_1"), ("STRIPE_PUBLISHABLE_KEY", "sk_test_1")], SecretInPublishableSlot),
+            (&[("STRIPE_SECRET_KEY", "sk_test_1")], HalfConfigured),
+            (&[("STRIPE_PUBLISHABLE_KEY", "pk_test_1")], HalfConfigured),
+            (&[("STRIPE_SECRET_KEY", "hello"), ("STRIPE_PUBLISHABLE_KEY", "pk_test_1")], MalformedSecretKey),
+            (&[("STRIPE_SECRET_KEY", "sk_test_1"), ("STRIPE_PUBLISHABLE_KEY", "pk_nope")], MalformedPublishableKey),
+            (&[("STRIPE_SECRET_KEY", "sk_test_1"), ("STRIPE_PUBLISHABLE_KEY", "pk_live_1")], MixedModes),
+            (&[("STRIPE_SECRET_KEY", "sk_live_1"), ("STRIPE_PUBLISHABLE_KEY", "pk_test_1")], MixedModes),
+            (&[("STRIPE_SECRET_KEY", "sk_live_1"), ("STRIPE_PUBLISHABLE_KEY", "pk_live_1")], LiveNotAllowed),
+            (&[("STRIPE_WEBHOOK_SECRET", "secret")], MalformedWebhookSecret),
+            (&[("STRIPE_API_BASE", "ftp://x")], BadUrl("STRIPE_API_BASE")),
+        ];
+        for (env, want) in cases {
+            assert_eq!(parse(env).unwrap_err(), *want, "{env:?}");
+        }
+    }
+
+    #[test]
+    fn live_needs_opt_in() {
+        let c = parse(&[
+            ("STRIPE_SECRET_KEY", "sk_live_1"),
+            ("STRIPE_PUBLISHABLE_KEY", "pk_live_1"),
+            ("STRIPE_ALLOW_LIVE", "1"),
+        ])
+        .unwrap();
+        assert!(matches!(c.mode, StripeMode::Stripe(ref k) if k.live));
+    }
+
+    #[test]
+    fn several_webhook_secrets_for_rotation() {
+        let c = parse(&[("STRIPE_WEBHOOK_SECRET", "whsec_a, whsec_b")]).unwrap();
+        assert_eq!(c.webhook_secrets.len(), 2);
+    }
+
+    #[test]
+    fn debug_and_describe_never_show_the_secret() {
+        let c = parse(&[("STRIPE_SECRET_KEY", "sk_test_supersecretvalue"), ("STRIPE_PUBLISHABLE_KEY", "pk_test_1")])
+            .unwrap();
+        assert!(!format!("{c:?}").contains("supersecret"));
+        assert!(!c.describe().contains("supersecret"));
+    }
+}

@@ -1,0 +1,134 @@
+//! The server: builds the axum app that serves the Leptos page, its server
+//! functions and (in sandbox mode) the built-in sandbox.
+//!
+//! - [`config`]: environment → [`config::Config`].
+//! - [`stripe`]: the Stripe API client.
+//! - [`service`]: `app::service::LinkService` on Stripe + storage.
+//! - [`storage`]: what the app remembers per user.
+//! - [`session`]: the browser-session cookie → `UserId` (the login seam).
+//! - [`sandbox`]: the offline Stripe stand-in.
+//! - [`web`]: HTTP hardening shared by every route.
+
+pub mod config;
+pub mod sandbox;
+pub mod service;
+pub mod session;
+pub mod storage;
+pub mod stripe;
+pub mod web;
+
+use app::model::{ClientConfig, Mode};
+use app::service::SharedService;
+use app::{shell, App};
+use axum::extract::FromRef;
+use axum::routing::get;
+use axum::Router;
+use config::{Config, StripeMode, DEFAULT_API_BASE, DEFAULT_STRIPE_JS_URL};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use secrecy::SecretString;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Where the sandbox lives on this server.
+pub const SANDBOX_PATH: &str = "/sandbox";
+/// The publishable key the sandbox mode hands to the browser.
+pub const SANDBOX_PUBLISHABLE_KEY: &str = "pk_test_sandbox";
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub service: SharedService,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(s: &AppState) -> Self {
+        s.leptos_options.clone()
+    }
+}
+
+/// The running app's parts, for `main` and for tests.
+pub struct Built {
+    pub router: Router,
+    pub sandbox: Option<Arc<sandbox::Sandbox>>,
+    pub mode: Mode,
+}
+
+/// Leptos options from cargo-leptos's `LEPTOS_*` variables, or, when the
+/// binary runs on its own, the same defaults as `Cargo.toml`'s metadata.
+pub fn leptos_options() -> Result<LeptosOptions, String> {
+    match leptos::config::get_configuration(None) {
+        Ok(conf) => Ok(conf.leptos_options),
+        Err(_) => leptos::config::get_config_from_str(
+            "[package.metadata.leptos]\noutput-name = \"fc_app\"\nsite-root = \"target/site\"\nsite-pkg-dir = \"pkg\"\n",
+        )
+        .map_err(|e| format!("leptos configuration: {e}")),
+    }
+}
+
+/// A fresh random `sk_test_…` key for the embedded sandbox: never printed,
+/// never sent to the browser.
+fn sandbox_secret_key() -> SecretString {
+    SecretString::from(format!("sk_test_sandbox_{}", session::new_token()))
+}
+
+/// Builds the app for a server listening on `addr` (the embedded sandbox is
+/// reached over HTTP at that address, exactly as real Stripe would be).
+pub fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketAddr) -> Result<Built, String> {
+    let (mode, secret, publishable, default_base, default_js, sandbox) = match &config.mode {
+        StripeMode::Sandbox => {
+            let host = if addr.ip().is_unspecified() {
+                SocketAddr::from(([127, 0, 0, 1], addr.port()))
+            } else {
+                addr
+            };
+            // An external sandbox (STRIPE_API_BASE set) replaces the embedded one.
+            let embedded = config.api_base.is_none().then(|| Arc::new(sandbox::Sandbox::new()));
+            (
+                Mode::Sandbox,
+                sandbox_secret_key(),
+                SANDBOX_PUBLISHABLE_KEY.to_owned(),
+                format!("http://{host}{SANDBOX_PATH}"),
+                format!("{SANDBOX_PATH}/js/stripe.js"),
+                embedded,
+            )
+        }
+        StripeMode::Stripe(keys) => (
+            if keys.live { Mode::Live } else { Mode::Test },
+            keys.secret_key.clone(),
+            keys.publishable_key.clone(),
+            DEFAULT_API_BASE.to_owned(),
+            DEFAULT_STRIPE_JS_URL.to_owned(),
+            None,
+        ),
+    };
+    let base = config.api_base.clone().unwrap_or(default_base);
+    let client = ClientConfig {
+        mode,
+        publishable_key: publishable,
+        stripe_js_url: config.stripe_js_url.clone().unwrap_or(default_js),
+    };
+    let stripe = stripe::StripeClient::new(&base, secret, stripe::ClientOptions::default()).map_err(|e| e.to_string())?;
+    let storage = Arc::new(storage::Storage::new());
+    let service: SharedService = Arc::new(service::StripeService::new(stripe, storage, client));
+
+    let state = AppState { leptos_options: leptos_options.clone(), service: service.clone() };
+    let routes = generate_route_list(App);
+    let ctx = {
+        let service = service.clone();
+        move || provide_context(service.clone())
+    };
+    let mut router = Router::new()
+        .leptos_routes_with_context(&state, routes, ctx.clone(), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .layer(axum::middleware::from_fn(session::attach_user))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(ctx, shell))
+        .with_state(state)
+        .route("/healthz", get(|| async { "ok" }));
+    if let Some(sb) = &sandbox {
+        router = router.nest(SANDBOX_PATH, sandbox::router(sb.clone()));
+    }
+    Ok(Built { router: web::harden(router), sandbox, mode })
+}

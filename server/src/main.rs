@@ -1,0 +1,93 @@
+//! `server`: runs the app (sandbox mode unless Stripe keys are set).
+//! `server sandbox [--addr 127.0.0.1:12111]`: runs only the sandbox.
+
+use server::config::Config;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+const DEFAULT_SANDBOX_ADDR: &str = "127.0.0.1:12111";
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,server=info")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("sandbox") => runtime.block_on(run_sandbox(&args[1..])),
+        None => runtime.block_on(run_app()),
+        Some("--help" | "-h") => {
+            println!("usage: server                      run the app (see README for the environment)");
+            println!("       server sandbox [--addr A]    run only the Stripe sandbox (default {DEFAULT_SANDBOX_ADDR})");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}` (try --help)")),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_app() -> Result<(), String> {
+    let config = Config::from_env().map_err(|e| format!("configuration: {e}"))?;
+    // cargo-leptos sets LEPTOS_*; these defaults let the binary run on its own too.
+    let options = server::leptos_options()?;
+    let listener = TcpListener::bind(options.site_addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", options.site_addr))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!("{}", config.describe());
+    let built = server::build(&config, options, addr)?;
+    if built.sandbox.is_some() {
+        tracing::info!("sandbox API and Stripe.js stand-in at http://{addr}{}", server::SANDBOX_PATH);
+    }
+    tracing::info!("listening on http://{addr}");
+    axum::serve(listener, built.router).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())
+}
+
+async fn run_sandbox(args: &[String]) -> Result<(), String> {
+    let addr: SocketAddr = match args {
+        [] => DEFAULT_SANDBOX_ADDR.parse().map_err(|e| format!("{e}"))?,
+        [flag, a] if flag == "--addr" => a.parse().map_err(|e| format!("--addr {a}: {e}"))?,
+        _ => return Err("usage: server sandbox [--addr HOST:PORT]".into()),
+    };
+    let listener = TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let sandbox = std::sync::Arc::new(server::sandbox::Sandbox::new());
+    let router = server::web::harden(server::sandbox::router(sandbox));
+    tracing::info!("Stripe sandbox on http://{addr} (API under /v1, Stripe.js at /js/stripe.js)");
+    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,570 @@
+//! The sandbox's Stripe-compatible REST API under `/v1`: authentication with
+//! any well-formed test secret key (data isolated per key), Stripe's bracket
+//! form decoding, parameter validation with `param`, idempotent POSTs, list
+//! pagination and Stripe-shaped errors.
+
+use super::error::ApiError;
+use super::form;
+use super::store::{new_id, now, Account, AccountHolder, Customer, Sandbox, Session, SessionState, Space, StoredResponse};
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use std::sync::{Arc, Mutex};
+
+pub struct Api {
+    pub sandbox: Arc<Sandbox>,
+    /// Serialises idempotent POSTs so a key's first response is stored once.
+    idem_lock: Mutex<()>,
+}
+
+type Shared = Arc<Api>;
+
+pub fn router(sandbox: Arc<Sandbox>) -> Router {
+    let api = Arc::new(Api { sandbox, idem_lock: Mutex::new(()) });
+    Router::new()
+        .route("/v1/customers", post(create_customer))
+        .route("/v1/customers/{id}", get(retrieve_customer).post(update_customer))
+        .route("/v1/financial_connections/sessions", post(create_session))
+        .route("/v1/financial_connections/sessions/{id}", get(retrieve_session))
+        .route("/v1/financial_connections/accounts", get(list_accounts))
+        .route("/v1/financial_connections/accounts/{id}", get(retrieve_account))
+        .fallback(unknown_url)
+        .with_state(api)
+}
+
+/// The secret key a request authenticated with: its data space.
+pub struct SecretKey(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for SecretKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let Some(raw) = parts.headers.get("authorization").and_then(|v| v.to_str().ok()) else {
+            return Err(ApiError::unauthorized(
+                "You did not provide an API key. You need to provide your API key in the Authorization header, \
+                 using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
+            ));
+        };
+        let key = if let Some(k) = raw.strip_prefix("Bearer ") {
+            k.trim().to_owned()
+        } else if let Some(b64) = raw.strip_prefix("Basic ") {
+            basic_user(b64.trim()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let valid = key.len() > 8
+            && key.len() <= 255
+            && (key.starts_with("sk_test_") || key.starts_with("rk_test_"))
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if valid {
+            Ok(SecretKey(key))
+        } else {
+            Err(ApiError::unauthorized(format!("Invalid API Key provided: {}", redact(&key))))
+        }
+    }
+}
+
+/// `sk_test_****wxyz`, as Stripe echoes a bad key.
+fn redact(key: &str) -> String {
+    let tail: String = key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    let head: String = key.chars().take(8).collect();
+    if key.chars().count() <= 12 {
+        "****".to_owned()
+    } else {
+        format!("{head}****{tail}")
+    }
+}
+
+/// The user part of `Basic base64(user:)`.
+fn basic_user(b64: &str) -> Option<String> {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in b64.bytes().take(1024) {
+        if c == b'=' {
+            break;
+        }
+        let v = TABLE.iter().position(|&t| t == c)? as u32;
+        bits = (bits << 6) | v;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    let s = String::from_utf8(out).ok()?;
+    Some(s.split(':').next().unwrap_or_default().to_owned())
+}
+
+/// Decoded parameters with Stripe's checks.
+struct Params(Map<String, Value>);
+
+impl Params {
+    fn parse(raw: &[u8]) -> Result<Self, ApiError> {
+        match form::decode(raw) {
+            Ok(Value::Object(m)) => Ok(Params(m)),
+            Ok(_) => Err(ApiError::invalid("", "Invalid request body.")),
+            Err(e) => Err(ApiError::invalid(&e.param, e.message)),
+        }
+    }
+
+    fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {
+        match self.0.keys().find(|k| !allowed.contains(&k.as_str())) {
+            Some(k) => Err(ApiError::unknown_param(k)),
+            None => Ok(()),
+        }
+    }
+
+    fn str(&self, name: &str) -> Result<Option<String>, ApiError> {
+        str_at(self.0.get(name), name)
+    }
+
+    fn obj(&self, name: &str) -> Result<Option<&Map<String, Value>>, ApiError> {
+        match self.0.get(name) {
+            None => Ok(None),
+            Some(Value::Object(m)) => Ok(Some(m)),
+            Some(_) => Err(ApiError::invalid(name, format!("Invalid object: {name} must be a hash."))),
+        }
+    }
+}
+
+fn str_at(v: Option<&Value>, name: &str) -> Result<Option<String>, ApiError> {
+    match v {
+        None => Ok(None),
+        Some(Value::String(s)) if s.len() <= 5000 => Ok(Some(s.clone())),
+        Some(Value::String(_)) => Err(ApiError::invalid(name, format!("{name} is too long."))),
+        Some(_) => Err(ApiError::invalid(name, format!("Invalid string: {name} must be a string."))),
+    }
+}
+
+fn list_at(v: Option<&Value>, name: &str, allowed: &[&str]) -> Result<Vec<String>, ApiError> {
+    let items = match v {
+        None => return Ok(vec![]),
+        Some(Value::Array(a)) => a,
+        Some(_) => return Err(ApiError::invalid(name, format!("Invalid array: {name} must be a list."))),
+    };
+    let mut out: Vec<String> = Vec::new();
+    for item in items {
+        let s = item.as_str().ok_or_else(|| ApiError::invalid(name, format!("Invalid {name}.")))?;
+        if !allowed.is_empty() && !allowed.contains(&s) {
+            return Err(ApiError::invalid(
+                name,
+                format!("Invalid {name}[]: must be one of {}", allowed.join(", ")),
+            ));
+        }
+        if !out.iter().any(|o| o == s) {
+            out.push(s.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+fn expect_keys(m: &Map<String, Value>, parent: &str, allowed: &[&str]) -> Result<(), ApiError> {
+    match m.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(ApiError::unknown_param(&format!("{parent}[{k}]"))),
+        None => Ok(()),
+    }
+}
+
+fn ok(v: Value) -> Result<(StatusCode, Value), ApiError> {
+    Ok((StatusCode::OK, v))
+}
+
+/// Runs a POST once per `Idempotency-Key`: replays the first response for the
+/// same parameters, refuses the key with different ones.
+fn idempotent(
+    api: &Api,
+    key: &SecretKey,
+    headers: &HeaderMap,
+    path: &str,
+    body: &[u8],
+    run: impl FnOnce() -> Result<(StatusCode, Value), ApiError>,
+) -> Response {
+    let idem = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(k)) if !k.is_empty() && k.len() <= 255 => Some(k.to_owned()),
+        Some(_) => {
+            return ApiError::invalid("Idempotency-Key", "Idempotency-Key must be 1 to 255 characters.").into_response()
+        }
+    };
+    let Some(idem) = idem else {
+        return respond(run(), false);
+    };
+    let fingerprint = hex::encode(Sha256::new().chain_update(path).chain_update(b"\n").chain_update(body).finalize());
+    let _guard = api.idem_lock.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(stored) = api.sandbox.idempotent_lookup(&key.0, &idem) {
+        if stored.fingerprint != fingerprint {
+            return ApiError::idempotency(format!(
+                "Keys for idempotent requests can only be used with the same parameters they were first used with. \
+                 Try using a key other than '{idem}' if you meant to execute a different request."
+            ))
+            .into_response();
+        }
+        let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+        return respond(Ok((status, stored.body)), true);
+    }
+    let result = run();
+    let (status, body_json) = match &result {
+        Ok((s, v)) => (*s, v.clone()),
+        Err(e) => (e.status, e.body()),
+    };
+    api.sandbox.idempotent_store(&key.0, &idem, StoredResponse { fingerprint, status: status.as_u16(), body: body_json });
+    respond(result, false)
+}
+
+fn respond(result: Result<(StatusCode, Value), ApiError>, replayed: bool) -> Response {
+    let mut resp = match result {
+        Ok((status, body)) => (status, Json(body)).into_response(),
+        Err(e) => e.into_response(),
+    };
+    if replayed {
+        resp.headers_mut().insert("Idempotent-Replayed", HeaderValue::from_static("true"));
+    }
+    resp
+}
+
+// --- customers -------------------------------------------------------------
+
+fn customer_fields(p: &Params, c: &mut Customer) -> Result<(), ApiError> {
+    if let Some(email) = p.str("email")? {
+        if email.len() > 512 || (!email.is_empty() && !email.contains('@')) {
+            return Err(ApiError {
+                code: Some("email_invalid"),
+                ..ApiError::invalid("email", "Invalid email address: {email}".replace("{email}", &email))
+            });
+        }
+        c.email = (!email.is_empty()).then_some(email);
+    }
+    if let Some(name) = p.str("name")? {
+        if name.chars().count() > 256 {
+            return Err(ApiError::invalid("name", "name must be at most 256 characters."));
+        }
+        c.name = (!name.is_empty()).then_some(name);
+    }
+    if let Some(d) = p.str("description")? {
+        c.description = (!d.is_empty()).then_some(d);
+    }
+    if let Some(ph) = p.str("phone")? {
+        c.phone = (!ph.is_empty()).then_some(ph);
+    }
+    if let Some(meta) = p.obj("metadata")? {
+        for (k, v) in meta {
+            match v.as_str() {
+                Some("") => {
+                    c.metadata.remove(k);
+                }
+                Some(s) if k.len() <= 40 && s.len() <= 500 => {
+                    c.metadata.insert(k.clone(), json!(s));
+                }
+                _ => return Err(ApiError::invalid(&format!("metadata[{k}]"), "Invalid metadata value.")),
+            }
+        }
+        if c.metadata.len() > 50 {
+            return Err(ApiError::invalid("metadata", "At most 50 metadata keys."));
+        }
+    }
+    Ok(())
+}
+
+const CUSTOMER_PARAMS: &[&str] = &["name", "email", "description", "phone", "metadata", "expand"];
+
+async fn create_customer(State(api): State<Shared>, key: SecretKey, headers: HeaderMap, body: Bytes) -> Response {
+    idempotent(&api, &key, &headers, "/v1/customers", &body, || {
+        let p = Params::parse(&body)?;
+        p.only(CUSTOMER_PARAMS)?;
+        let mut c = Customer {
+            id: new_id("cus_"),
+            object: "customer",
+            created: now(),
+            email: None,
+            name: None,
+            description: None,
+            phone: None,
+            metadata: Map::new(),
+            livemode: false,
+        };
+        customer_fields(&p, &mut c)?;
+        api.sandbox.with_space(&key.0, |s| s.customers.insert(c.id.clone(), c.clone()));
+        ok(json!(c))
+    })
+}
+
+async fn retrieve_customer(State(api): State<Shared>, key: SecretKey, Path(id): Path<String>) -> Response {
+    let found = api.sandbox.with_space(&key.0, |s| s.customers.get(&id).cloned());
+    match found {
+        Some(c) => Json(json!(c)).into_response(),
+        None => ApiError::not_found("customer", &id, "id").into_response(),
+    }
+}
+
+async fn update_customer(
+    State(api): State<Shared>,
+    key: SecretKey,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = format!("/v1/customers/{id}");
+    idempotent(&api, &key, &headers, &path, &body, || {
+        let p = Params::parse(&body)?;
+        p.only(CUSTOMER_PARAMS)?;
+        api.sandbox.with_space(&key.0, |s| {
+            let c = s.customers.get_mut(&id).ok_or_else(|| ApiError::not_found("customer", &id, "id"))?;
+            let mut updated = c.clone();
+            customer_fields(&p, &mut updated)?;
+            *c = updated.clone();
+            ok(json!(updated))
+        })
+    })
+}
+
+// --- sessions --------------------------------------------------------------
+
+pub const PERMISSIONS: &[&str] = &["balances", "ownership", "payment_method", "transactions"];
+pub const PREFETCH: &[&str] = &["balances", "ownership", "transactions"];
+pub const SUBCATEGORIES: &[&str] = &["checking", "savings", "mortgage", "line_of_credit", "credit_card"];
+
+fn parse_account_holder(p: &Params, space: &Space) -> Result<AccountHolder, ApiError> {
+    let holder = p.obj("account_holder")?.ok_or_else(|| ApiError::missing("account_holder"))?;
+    expect_keys(holder, "account_holder", &["type", "customer", "account"])?;
+    let kind = str_at(holder.get("type"), "account_holder[type]")?
+        .ok_or_else(|| ApiError::missing("account_holder[type]"))?;
+    match kind.as_str() {
+        "customer" => {
+            let cus = str_at(holder.get("customer"), "account_holder[customer]")?
+                .ok_or_else(|| ApiError::missing("account_holder[customer]"))?;
+            if !space.customers.contains_key(&cus) {
+                return Err(ApiError::not_found("customer", &cus, "account_holder[customer]"));
+            }
+            Ok(AccountHolder { kind, customer: Some(cus), account: None })
+        }
+        "account" => {
+            let acct = str_at(holder.get("account"), "account_holder[account]")?
+                .ok_or_else(|| ApiError::missing("account_holder[account]"))?;
+            if !acct.starts_with("acct_") || acct.len() < 6 {
+                return Err(ApiError::invalid("account_holder[account]", "Invalid account id."));
+            }
+            Ok(AccountHolder { kind, customer: None, account: Some(acct) })
+        }
+        _ => Err(ApiError::invalid("account_holder[type]", "Invalid account_holder[type]: must be one of customer, account")),
+    }
+}
+
+fn parse_session(p: &Params, space: &Space) -> Result<Session, ApiError> {
+    p.only(&["account_holder", "permissions", "prefetch", "filters", "limits", "manual_entry", "return_url", "expand"])?;
+    let account_holder = parse_account_holder(p, space)?;
+    let permissions = list_at(p.0.get("permissions"), "permissions", PERMISSIONS)?;
+    if permissions.is_empty() {
+        return Err(ApiError::missing("permissions"));
+    }
+    let prefetch = list_at(p.0.get("prefetch"), "prefetch", PREFETCH)?;
+    let (mut countries, mut subcategories) = (vec!["US".to_owned()], vec![]);
+    if let Some(f) = p.obj("filters")? {
+        expect_keys(f, "filters", &["countries", "account_subcategories"])?;
+        let c = list_at(f.get("countries"), "filters[countries]", &[])?;
+        if !c.is_empty() {
+            countries = c;
+        }
+        subcategories = list_at(f.get("account_subcategories"), "filters[account_subcategories]", SUBCATEGORIES)?;
+    }
+    let mut limit_accounts = 100;
+    if let Some(l) = p.obj("limits")? {
+        expect_keys(l, "limits", &["accounts"])?;
+        if let Some(n) = str_at(l.get("accounts"), "limits[accounts]")? {
+            limit_accounts = n
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=100).contains(n))
+                .ok_or_else(|| ApiError::invalid("limits[accounts]", "limits[accounts] must be an integer from 1 to 100."))?;
+        }
+    }
+    let mut manual_entry_mode = "automatic".to_owned();
+    if let Some(m) = p.obj("manual_entry")? {
+        expect_keys(m, "manual_entry", &["mode"])?;
+        if let Some(mode) = str_at(m.get("mode"), "manual_entry[mode]")? {
+            if mode != "automatic" && mode != "disabled" {
+                return Err(ApiError::invalid("manual_entry[mode]", "manual_entry[mode] must be one of automatic, disabled"));
+            }
+            manual_entry_mode = mode;
+        }
+    }
+    let return_url = p.str("return_url")?;
+    if let Some(u) = &return_url {
+        if !(u.starts_with("https://") || u.starts_with("http://")) {
+            return Err(ApiError::invalid("return_url", "return_url must be an http(s) URL."));
+        }
+    }
+    let id = new_id("fcsess_");
+    let client_secret = format!("{id}_secret_{}", new_id(""));
+    Ok(Session {
+        id,
+        client_secret,
+        account_holder,
+        permissions,
+        prefetch,
+        countries,
+        subcategories,
+        limit_accounts,
+        manual_entry_mode,
+        return_url,
+        created: now(),
+        state: SessionState::Open,
+        linked: vec![],
+    })
+}
+
+async fn create_session(State(api): State<Shared>, key: SecretKey, headers: HeaderMap, body: Bytes) -> Response {
+    idempotent(&api, &key, &headers, "/v1/financial_connections/sessions", &body, || {
+        let p = Params::parse(&body)?;
+        let session = api.sandbox.with_space(&key.0, |s| parse_session(&p, s))?;
+        ok(api.sandbox.insert_session(&key.0, session))
+    })
+}
+
+async fn retrieve_session(State(api): State<Shared>, key: SecretKey, Path(id): Path<String>) -> Response {
+    api.sandbox
+        .with_space(&key.0, |s| {
+            let session = s.sessions.get(&id).ok_or_else(|| ApiError::not_found("financial_connections.session", &id, "session"))?;
+            let linked: Vec<&Account> = s.accounts.iter().filter(|a| a.session == session.id).collect();
+            Ok::<_, ApiError>(Json(session.to_json(&linked)))
+        })
+        .into_response()
+}
+
+// --- accounts --------------------------------------------------------------
+
+/// Stripe list pagination over `items` (already newest first).
+fn paginate<'a, T: serde::Serialize>(
+    items: Vec<&'a T>,
+    id_of: impl Fn(&T) -> &str,
+    q: &Params,
+    url: &str,
+) -> Result<Value, ApiError> {
+    let limit = match q.str("limit")? {
+        None => 10,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| ApiError::invalid("limit", "limit must be an integer from 1 to 100."))?,
+    };
+    let after = q.str("starting_after")?;
+    let before = q.str("ending_before")?;
+    if after.is_some() && before.is_some() {
+        return Err(ApiError::invalid("starting_after", "You may only specify one of starting_after and ending_before."));
+    }
+    let position = |cursor: &str, param: &str| {
+        items.iter().position(|i| id_of(i) == cursor).ok_or_else(|| ApiError::not_found("object", cursor, param))
+    };
+    let (page, has_more): (Vec<&T>, bool) = if let Some(a) = after {
+        let start = position(&a, "starting_after")? + 1;
+        let rest = &items[start..];
+        (rest.iter().take(limit).copied().collect(), rest.len() > limit)
+    } else if let Some(b) = before {
+        let end = position(&b, "ending_before")?;
+        let from = end.saturating_sub(limit);
+        (items[from..end].to_vec(), from > 0)
+    } else {
+        (items.iter().take(limit).copied().collect(), items.len() > limit)
+    };
+    Ok(json!({ "object": "list", "data": page, "has_more": has_more, "url": url }))
+}
+
+async fn list_accounts(State(api): State<Shared>, key: SecretKey, RawQuery(query): RawQuery) -> Response {
+    let run = || -> Result<Value, ApiError> {
+        let q = Params::parse(query.unwrap_or_default().as_bytes())?;
+        q.only(&["account_holder", "session", "limit", "starting_after", "ending_before", "expand"])?;
+        let (mut customer, mut account) = (None, None);
+        if let Some(h) = q.obj("account_holder")? {
+            expect_keys(h, "account_holder", &["customer", "account"])?;
+            customer = str_at(h.get("customer"), "account_holder[customer]")?;
+            account = str_at(h.get("account"), "account_holder[account]")?;
+            if customer.is_some() && account.is_some() {
+                return Err(ApiError::invalid(
+                    "account_holder",
+                    "You may only specify one of account_holder[customer] and account_holder[account].",
+                ));
+            }
+        }
+        let session = q.str("session")?;
+        api.sandbox.with_space(&key.0, |s| {
+            let items: Vec<&Account> = s
+                .accounts
+                .iter()
+                .rev()
+                .filter(|a| customer.as_ref().is_none_or(|c| a.account_holder.customer.as_ref() == Some(c)))
+                .filter(|a| account.as_ref().is_none_or(|c| a.account_holder.account.as_ref() == Some(c)))
+                .filter(|a| session.as_ref().is_none_or(|sid| &a.session == sid))
+                .collect();
+            paginate(items, |a| &a.id, &q, "/v1/financial_connections/accounts")
+        })
+    };
+    match run() {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn retrieve_account(
+    State(api): State<Shared>,
+    key: SecretKey,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let run = || -> Result<Value, ApiError> {
+        let q = Params::parse(query.unwrap_or_default().as_bytes())?;
+        q.only(&["expand"])?;
+        list_at(q.0.get("expand"), "expand", &["ownership"])?;
+        api.sandbox.with_space(&key.0, |s| {
+            s.accounts
+                .iter()
+                .find(|a| a.id == id)
+                .map(|a| json!(a))
+                .ok_or_else(|| ApiError::not_found("financial_connections.account", &id, "account"))
+        })
+    };
+    match run() {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn unknown_url(method: Method, uri: Uri) -> ApiError {
+    ApiError {
+        status: StatusCode::NOT_FOUND,
+        kind: "invalid_request_error",
+        code: None,
+        message: format!(
+            "Unrecognized request URL ({method}: {}). The sandbox implements the Financial Connections API; \
+             see the README for what it covers.",
+            uri.path()
+        ),
+        param: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_keys_like_stripe() {
+        assert_eq!(redact("sk_test_abcdefghijkl"), "sk_test_****ijkl");
+        assert_eq!(redact("short"), "****");
+    }
+
+    #[test]
+    fn basic_auth_user() {
+        // base64("sk_test_123:")
+        assert_eq!(basic_user("c2tfdGVzdF8xMjM6").as_deref(), Some("sk_test_123"));
+        assert_eq!(basic_user("!!!"), None);
+    }
+}

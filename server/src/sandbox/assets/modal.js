@@ -1,0 +1,183 @@
+/*
+ * The sandbox's Financial Connections modal: consent → institution →
+ * accounts → success. It receives the client secret from the parent page by
+ * postMessage and talks to the sandbox's /connect/api endpoints.
+ */
+(function () {
+  "use strict";
+  var api = new URL("api/", location.href);
+  var pane = document.getElementById("pane");
+  var ctx = null; // {clientSecret, publishableKey, flow}
+  var data = null; // what /api/session returned
+  var done = false;
+
+  function send(result) {
+    if (done) return;
+    done = true;
+    // Only to the page that sent the client secret.
+    parent.postMessage({ type: "sandbox:result", result: result }, ctx ? ctx.parentOrigin : location.origin);
+  }
+
+  function call(path, body) {
+    body.client_secret = ctx.clientSecret;
+    body.publishable_key = ctx.publishableKey;
+    return fetch(new URL(path, api), {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+      credentials: "omit",
+    }).then(function (r) {
+      return r.json().then(function (j) { return { ok: r.ok, body: j }; });
+    });
+  }
+
+  function el(tag, attrs, children) {
+    var e = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") e.textContent = attrs[k];
+      else if (k.slice(0, 2) === "on") e.addEventListener(k.slice(2), attrs[k]);
+      else e.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) { if (c) e.appendChild(c); });
+    return e;
+  }
+
+  function show(nodes, focusSelector) {
+    pane.replaceChildren.apply(pane, nodes);
+    var f = focusSelector && pane.querySelector(focusSelector);
+    (f || pane.querySelector("button, input") || document.getElementById("close")).focus();
+  }
+
+  function cancel() {
+    if (!ctx) return send({ financialConnectionsSession: undefined, error: { type: "api_error", message: "Not initialised." } });
+    call("cancel", {}).then(function (r) {
+      send(r.ok ? r.body : { error: r.body.error });
+    }, function () {
+      send({ error: { type: "api_connection_error", message: "The sandbox could not be reached." } });
+    });
+  }
+
+  function fail(error) {
+    send({ error: error });
+  }
+
+  function consent() {
+    var s = data.session;
+    var labels = {
+      balances: "Balances", ownership: "Account ownership details",
+      payment_method: "Account and routing numbers", transactions: "Transactions",
+    };
+    show([
+      el("h1", { id: "title", text: "Link your account with Stripe" }),
+      el("p", { text: "This site uses Stripe to link your accounts. It will be able to access:" }),
+      el("ul", { class: "plain" }, s.permissions.map(function (p) {
+        return el("li", { class: "perm", text: labels[p] || p });
+      })),
+      el("p", { text: "Sandbox: no real bank or credentials are involved." }),
+      el("div", { class: "actions" }, [
+        el("button", { class: "primary", type: "button", "data-testid": "consent-agree", text: "Agree and continue", onclick: pickInstitution }),
+      ]),
+    ]);
+  }
+
+  function pickInstitution() {
+    var list = el("ul", { class: "plain", id: "institutions" });
+    function render(filter) {
+      var f = (filter || "").toLowerCase();
+      list.replaceChildren.apply(list, data.institutions.filter(function (i) {
+        return i.name.toLowerCase().indexOf(f) !== -1;
+      }).map(function (inst) {
+        return el("li", {}, [el("button", {
+          class: "inst", type: "button", "data-testid": "institution", "data-institution": inst.id,
+          onclick: function () { pickAccounts(inst); },
+        }, [el("span", { class: "logo", text: inst.name.charAt(0) }), el("span", { text: inst.name })])]);
+      }));
+      if (!list.children.length) list.appendChild(el("li", { text: "No institution matches." }));
+    }
+    var search = el("input", { class: "search", type: "search", placeholder: "Search", "aria-label": "Search institutions",
+      oninput: function (e) { render(e.target.value); } });
+    render("");
+    show([el("h1", { id: "title", text: "Select your bank" }), search, list], ".inst");
+  }
+
+  function pickAccounts(inst) {
+    var boxes = [];
+    var submit = el("button", { class: "primary", type: "button", "data-testid": "link-accounts", text: "Link accounts" });
+    function update() {
+      var n = boxes.filter(function (b) { return b.checked; }).length;
+      submit.disabled = n === 0;
+      submit.textContent = n === 1 ? "Link account" : "Link " + n + " accounts";
+    }
+    var items = inst.accounts.map(function (a) {
+      var box = el("input", { type: "checkbox", value: a.key, "data-testid": "account-" + a.key, onchange: update });
+      box.checked = !!a.preselected;
+      boxes.push(box);
+      return el("li", {}, [el("label", { class: "acct" }, [
+        box,
+        el("span", { text: a.display_name }),
+        el("span", { class: "meta", text: a.subcategory_label + " ••••" + a.last4 }),
+      ])]);
+    });
+    submit.addEventListener("click", function () {
+      submit.disabled = true;
+      var keys = boxes.filter(function (b) { return b.checked; }).map(function (b) { return b.value; });
+      call("complete", { institution: inst.id, accounts: keys }).then(function (r) {
+        if (!r.ok) return showError(r.body.error);
+        success(r.body);
+      }, function () { showError({ type: "api_connection_error", message: "The sandbox could not be reached." }); });
+    });
+    update();
+    show([
+      el("h1", { id: "title", text: "Select accounts" }),
+      el("p", { text: inst.name }),
+      el("ul", { class: "plain" }, items),
+      el("div", { class: "actions" }, [submit,
+        el("button", { class: "secondary", type: "button", text: "Back", onclick: pickInstitution })]),
+    ], "input");
+  }
+
+  function showError(error) {
+    show([
+      el("h1", { id: "title", text: "Something went wrong" }),
+      el("p", { class: "error", text: (error && error.message) || "Unknown error" }),
+      el("div", { class: "actions" }, [el("button", { class: "primary", type: "button", text: "Close", onclick: function () { fail(error); } })]),
+    ]);
+  }
+
+  function success(result) {
+    var n = result.financialConnectionsSession.accounts.length;
+    show([
+      el("div", { class: "check", text: "✓" }),
+      el("h1", { id: "title", text: n === 1 ? "Your account was linked" : "Your " + n + " accounts were linked" }),
+      el("div", { class: "actions" }, [
+        el("button", { class: "primary", type: "button", "data-testid": "done", text: "Done", onclick: function () { send(result); } }),
+      ]),
+    ]);
+  }
+
+  document.getElementById("close").addEventListener("click", cancel);
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Escape") { e.preventDefault(); cancel(); }
+    if (e.key === "Tab") { // trap focus inside the dialog
+      var f = Array.prototype.slice.call(document.querySelectorAll("button:not(:disabled), input"));
+      if (!f.length) return;
+      var first = f[0], last = f[f.length - 1];
+      if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
+      else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
+    }
+  });
+
+  window.addEventListener("message", function (ev) {
+    if (ev.source !== parent) return;
+    var msg = ev.data || {};
+    if (msg.type !== "sandbox:init" || ctx) return;
+    ctx = { clientSecret: msg.clientSecret, publishableKey: msg.publishableKey, flow: msg.flow, parentOrigin: ev.origin };
+    call("session", {}).then(function (r) {
+      if (!r.ok) return fail(r.body.error);
+      data = r.body;
+      consent();
+    }, function () { fail({ type: "api_connection_error", message: "The sandbox could not be reached." }); });
+  });
+  // The page may be on another origin than the sandbox; "ready" carries nothing.
+  parent.postMessage({ type: "sandbox:ready" }, "*");
+})();

@@ -1,0 +1,89 @@
+//! Stripe-shaped errors for the sandbox API: `{"error": {type, code, message, param}}`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub kind: &'static str,
+    pub code: Option<&'static str>,
+    pub message: String,
+    pub param: Option<String>,
+}
+
+impl ApiError {
+    pub fn invalid(param: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            kind: "invalid_request_error",
+            code: Some("parameter_invalid"),
+            message: message.into(),
+            param: Some(param.to_owned()),
+        }
+    }
+
+    pub fn missing(param: &str) -> Self {
+        ApiError {
+            code: Some("parameter_missing"),
+            ..Self::invalid(param, format!("Missing required param: {param}."))
+        }
+    }
+
+    pub fn unknown_param(param: &str) -> Self {
+        ApiError {
+            code: Some("parameter_unknown"),
+            ..Self::invalid(param, format!("Received unknown parameter: {param}"))
+        }
+    }
+
+    pub fn not_found(kind: &str, id: &str, param: &str) -> Self {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            kind: "invalid_request_error",
+            code: Some("resource_missing"),
+            message: format!("No such {kind}: '{id}'"),
+            param: Some(param.to_owned()),
+        }
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            kind: "invalid_request_error",
+            code: None,
+            message: message.into(),
+            param: None,
+        }
+    }
+
+    pub fn idempotency(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            kind: "idempotency_error",
+            code: None,
+            message: message.into(),
+            param: None,
+        }
+    }
+
+    pub fn body(&self) -> serde_json::Value {
+        let mut e = json!({ "type": self.kind, "message": self.message });
+        if let Some(c) = self.code {
+            e["code"] = json!(c);
+            e["doc_url"] = json!(format!("https://stripe.com/docs/error-codes/{}", c.replace('_', "-")));
+        }
+        if let Some(p) = &self.param {
+            e["param"] = json!(p);
+        }
+        json!({ "error": e })
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body())).into_response()
+    }
+}

@@ -1,0 +1,136 @@
+//! [`LinkService`] on top of the Stripe client and storage: the flow's
+//! server-side rules (one Customer per user, one confirmable session per
+//! click, ownership checks on everything Stripe returns).
+
+use crate::storage::Storage;
+use crate::stripe::types::{Customer, FcAccount, FcSession, List};
+use crate::stripe::{Form, StripeClient};
+use app::error::AppError;
+use app::model::{ClientConfig, CustomerDetails, CustomerId, LinkSession, LinkedAccount, Permission, SessionId};
+use app::service::{LinkService, UserId};
+use async_trait::async_trait;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// The data the app asks for when linking.
+pub const PERMISSIONS: [Permission; 4] = Permission::ALL;
+
+pub struct StripeService {
+    stripe: StripeClient,
+    storage: Arc<Storage>,
+    client: ClientConfig,
+}
+
+impl StripeService {
+    pub fn new(stripe: StripeClient, storage: Arc<Storage>, client: ClientConfig) -> Self {
+        StripeService { stripe, storage, client }
+    }
+
+    /// The user's Customer, created on first use. Concurrent calls for one user
+    /// wait on the same lock, and the idempotency key is derived from the user,
+    /// so even a retry after a lost response cannot create a second Customer.
+    async fn customer_for(&self, user: &UserId, details: &CustomerDetails) -> Result<CustomerId, AppError> {
+        let lock = self.storage.customer_lock(user);
+        let _held = lock.lock().await;
+        let record = self.storage.user(user);
+        if let Some(id) = record.customer {
+            let given = details.name.is_some() || details.email.is_some();
+            if given && record.details != *details {
+                let form = Form::new()
+                    .field("name", details.name.clone().unwrap_or_default())
+                    .field("email", details.email.clone().unwrap_or_default());
+                let _: Customer = self.stripe.post(&format!("/v1/customers/{id}"), &form, None).await?;
+                self.storage.update(user, |u| u.details = details.clone());
+            }
+            return Ok(id);
+        }
+        let key = format!("customer-{}", hex::encode(&Sha256::digest(user.as_str().as_bytes())[..16]));
+        let form = Form::new()
+            .opt("name", details.name.clone())
+            .opt("email", details.email.clone())
+            .field("metadata[app_user]", user.as_str());
+        let customer: Customer = self.stripe.post("/v1/customers", &form, Some(&key)).await?;
+        self.storage.update(user, |u| {
+            u.customer = Some(customer.id.clone());
+            u.details = details.clone();
+        });
+        tracing::info!(customer = %customer.id, "created Stripe customer");
+        Ok(customer.id)
+    }
+}
+
+#[async_trait]
+impl LinkService for StripeService {
+    fn client_config(&self) -> ClientConfig {
+        self.client.clone()
+    }
+
+    async fn start_link(&self, user: &UserId, details: CustomerDetails) -> Result<LinkSession, AppError> {
+        let customer = self.customer_for(user, &details).await?;
+        let form = Form::new()
+            .field("account_holder[type]", "customer")
+            .field("account_holder[customer]", customer.as_str())
+            .list("permissions", PERMISSIONS.map(Permission::as_str))
+            .list("filters[countries]", ["US"]);
+        let session: FcSession = self.stripe.post("/v1/financial_connections/sessions", &form, None).await?;
+        let client_secret = session.client_secret.ok_or_else(|| {
+            tracing::error!(session = %session.id, "Stripe returned a session without client_secret");
+            AppError::Internal
+        })?;
+        self.storage.update(user, |u| u.pending_session = Some(session.id.clone()));
+        tracing::info!(session = %session.id, customer = %customer, "created Financial Connections session");
+        Ok(LinkSession { session_id: session.id, client_secret, client: self.client.clone() })
+    }
+
+    async fn confirm_link(&self, user: &UserId, session: &SessionId) -> Result<Vec<LinkedAccount>, AppError> {
+        let record = self.storage.user(user);
+        if record.pending_session.as_ref() != Some(session) {
+            return Err(AppError::SessionMismatch);
+        }
+        let customer = record.customer.ok_or(AppError::SessionMismatch)?;
+        let s: FcSession =
+            self.stripe.get(&format!("/v1/financial_connections/sessions/{session}"), &Form::new()).await?;
+        let holder = s.account_holder.as_ref().and_then(|h| h.customer.as_deref());
+        if holder != Some(customer.as_str()) {
+            tracing::warn!(session = %session, "session's account holder is not this user's customer");
+            return Err(AppError::SessionMismatch);
+        }
+        let mut accounts = s.accounts.data;
+        if s.accounts.has_more {
+            accounts = self.list_session_accounts(session).await?;
+        }
+        let linked: Vec<LinkedAccount> = accounts
+            .into_iter()
+            .filter(|a| a.holder_customer() == Some(customer.as_str()))
+            .map(LinkedAccount::from)
+            .collect();
+        self.storage.upsert_accounts(user, &linked);
+        self.storage.update(user, |u| u.pending_session = None);
+        tracing::info!(session = %session, linked = linked.len(), "confirmed link");
+        Ok(linked)
+    }
+
+    async fn linked_accounts(&self, user: &UserId) -> Result<Vec<LinkedAccount>, AppError> {
+        Ok(self.storage.user(user).accounts)
+    }
+}
+
+impl StripeService {
+    async fn list_session_accounts(&self, session: &SessionId) -> Result<Vec<FcAccount>, AppError> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let q = Form::new()
+                .field("session", session.as_str())
+                .field("limit", "100")
+                .opt("starting_after", after.clone());
+            let page: List<FcAccount> = self.stripe.get("/v1/financial_connections/accounts", &q).await?;
+            after = page.data.last().map(|a| a.id.to_string());
+            let more = page.has_more && after.is_some();
+            all.extend(page.data);
+            if !more || all.len() >= 1000 {
+                return Ok(all);
+            }
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! The whole server on a real port (the service reaches the embedded sandbox
+//! over HTTP, as it would reach Stripe): SSR page, server functions, cookies,
+//! and the rules around confirming a link.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use server::config::Config;
+use std::sync::Arc;
+
+struct TestApp {
+    base: String,
+    http: reqwest::Client,
+    sandbox: Arc<server::sandbox::Sandbox>,
+}
+
+async fn spawn() -> TestApp {
+    let config = Config::from_lookup(|_| None).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let options = server::leptos_options().unwrap();
+    let built = server::build(&config, options, addr).unwrap();
+    tokio::spawn(async move { axum::serve(listener, built.router).await.unwrap() });
+    TestApp {
+        base: format!("http://{addr}"),
+        http: reqwest::Client::new(),
+        sandbox: built.sandbox.expect("sandbox mode embeds the sandbox"),
+    }
+}
+
+/// A browser: a session cookie from its first page view.
+struct Browser<'a> {
+    app: &'a TestApp,
+    cookie: String,
+}
+
+impl TestApp {
+    async fn browser(&self) -> Browser<'_> {
+        let resp = self.http.get(format!("{}/", self.base)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let set = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
+        let cookie = set.split(';').next().unwrap().to_owned();
+        Browser { app: self, cookie }
+    }
+}
+
+impl Browser<'_> {
+    async fn call(&self, func: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let resp = self
+            .app
+            .http
+            .post(format!("{}/api/{func}", self.app.base))
+            .header("Cookie", &self.cookie)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn complete_modal(&self, client_secret: &str) {
+        let resp = self
+            .app
+            .http
+            .post(format!("{}/sandbox/connect/api/complete", self.app.base))
+            .json(&json!({
+                "client_secret": client_secret,
+                "publishable_key": "pk_test_sandbox",
+                "institution": "test_institution",
+                "accounts": ["success"],
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+
+    async fn link(&self) -> Value {
+        let (s, session) = self.call("start_link", &[("name", "Jenny Rosen"), ("email", "jenny@example.com")]).await;
+        assert_eq!(s, StatusCode::OK, "{session}");
+        self.complete_modal(session["client_secret"].as_str().unwrap()).await;
+        let (s, accounts) = self.call("confirm_link", &[("session_id", session["session_id"].as_str().unwrap())]).await;
+        assert_eq!(s, StatusCode::OK, "{accounts}");
+        accounts
+    }
+}
+
+#[tokio::test]
+async fn the_page_renders_on_the_server_in_sandbox_mode() {
+    let app = spawn().await;
+    let html = app.http.get(format!("{}/", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Link your bank account"));
+    assert!(html.contains("Sandbox"));
+    assert!(html.contains("/pkg/fc_app"), "hydration scripts are linked");
+    assert!(!html.contains("sk_test_"), "secret key in the page");
+    let resp = app.http.get(format!("{}/no/such/page", app.base)).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let health = app.http.get(format!("{}/healthz", app.base)).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn link_then_confirm_lists_the_accounts() {
+    let app = spawn().await;
+    let browser = app.browser().await;
+    let (s, session) = browser.call("start_link", &[("name", ""), ("email", "")]).await;
+    assert_eq!(s, StatusCode::OK, "{session}");
+    assert_eq!(session["client"]["mode"], "Sandbox");
+    assert_eq!(session["client"]["publishable_key"], "pk_test_sandbox");
+    assert_eq!(session["client"]["stripe_js_url"], "/sandbox/js/stripe.js");
+    assert!(!session.to_string().contains("sk_test_"));
+    browser.complete_modal(session["client_secret"].as_str().unwrap()).await;
+    let (s, accounts) = browser.call("confirm_link", &[("session_id", session["session_id"].as_str().unwrap())]).await;
+    assert_eq!(s, StatusCode::OK, "{accounts}");
+    assert_eq!(accounts.as_array().unwrap().len(), 1);
+    assert_eq!(accounts[0]["institution_name"], "Test Institution");
+    assert_eq!(accounts[0]["last4"], "6789");
+    assert_eq!(accounts[0]["subcategory"], "checking");
+    let (_, listed) = browser.call("linked_accounts", &[]).await;
+    assert_eq!(listed, accounts);
+}
+
+#[tokio::test]
+async fn a_cancelled_modal_confirms_to_no_accounts() {
+    let app = spawn().await;
+    let browser = app.browser().await;
+    let (_, session) = browser.call("start_link", &[("name", ""), ("email", "")]).await;
+    let resp = app
+        .http
+        .post(format!("{}/sandbox/connect/api/cancel", app.base))
+        .json(&json!({"client_secret": session["client_secret"], "publishable_key": "pk_test_sandbox"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let (s, accounts) = browser.call("confirm_link", &[("session_id", session["session_id"].as_str().unwrap())]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(accounts, json!([]));
+}
+
+#[tokio::test]
+async fn only_the_session_this_browser_started_can_be_confirmed() {
+    let app = spawn().await;
+    let alice = app.browser().await;
+    let mallory = app.browser().await;
+    let (_, session) = alice.call("start_link", &[("name", ""), ("email", "")]).await;
+    let sid = session["session_id"].as_str().unwrap();
+    alice.complete_modal(session["client_secret"].as_str().unwrap()).await;
+
+    let (s, err) = mallory.call("confirm_link", &[("session_id", sid)]).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{err}");
+    assert_eq!(err, json!("SessionMismatch"));
+    let (_, theirs) = mallory.call("linked_accounts", &[]).await;
+    assert_eq!(theirs, json!([]));
+
+    let (s, _) = alice.call("confirm_link", &[("session_id", "fcsess_notmine")]).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _) = alice.call("confirm_link", &[("session_id", "../../v1/customers")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = alice.call("confirm_link", &[("session_id", sid)]).await;
+    assert_eq!(s, StatusCode::OK);
+    // A session confirms once.
+    let (s, _) = alice.call("confirm_link", &[("session_id", sid)]).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_the_field_named() {
+    let app = spawn().await;
+    let browser = app.browser().await;
+    let (s, err) = browser.call("start_link", &[("name", ""), ("email", "not-an-email")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(err["InvalidInput"]["field"], "email");
+    let long = "x".repeat(101);
+    let (s, err) = browser.call("start_link", &[("name", &long), ("email", "")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(err["InvalidInput"]["field"], "name");
+    let (s, _) = browser.call("start_link", &[("email", "")]).await;
+    assert!(s.is_client_error() || s.is_server_error(), "missing argument accepted: {s}");
+    assert_eq!(app.sandbox.customer_count(), 0, "nothing was created for bad input");
+
+    let huge = "x".repeat(200 * 1024);
+    let (s, _) = browser.call("start_link", &[("name", &huge), ("email", "")]).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn one_customer_per_browser_even_under_concurrent_clicks() {
+    let app = spawn().await;
+    let browser = app.browser().await;
+    let calls = (0..6).map(|_| browser.call("start_link", &[("name", ""), ("email", "")]));
+    for (s, v) in futures::future::join_all(calls).await {
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    assert_eq!(app.sandbox.customer_count(), 1);
+    // Reused on the next link, and a second browser gets its own.
+    browser.link().await;
+    app.browser().await.link().await;
+    assert_eq!(app.sandbox.customer_count(), 2);
+}

@@ -1,0 +1,67 @@
+//! Helpers shared by the server tests.
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{Request, Response, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+pub const KEY: &str = "sk_test_alice";
+
+/// The sandbox alone, as `server sandbox` serves it.
+pub fn sandbox() -> Router {
+    server::sandbox::router(Arc::new(server::sandbox::Sandbox::new()))
+}
+
+pub async fn send(app: &Router, req: Request<Body>) -> (StatusCode, Response<Body>, Value) {
+    let resp = app.clone().oneshot(req).await.expect("router never fails");
+    let status = resp.status();
+    let (parts, body) = resp.into_parts();
+    let bytes = body.collect().await.expect("body").to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, Response::from_parts(parts, Body::empty()), json)
+}
+
+pub fn post(path: &str, key: &str, form: &str) -> Request<Body> {
+    Request::post(path)
+        .header("Authorization", format!("Bearer {key}"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(Body::from(form.to_owned()))
+        .unwrap()
+}
+
+pub fn get(path: &str, key: &str) -> Request<Body> {
+    Request::get(path).header("Authorization", format!("Bearer {key}")).body(Body::empty()).unwrap()
+}
+
+pub fn json_post(path: &str, body: Value) -> Request<Body> {
+    Request::post(path).header("Content-Type", "application/json").body(Body::from(body.to_string())).unwrap()
+}
+
+/// Creates a customer and a session for it; returns (customer id, session json).
+pub async fn customer_and_session(app: &Router, key: &str, extra: &str) -> (String, Value) {
+    let (s, _, c) = send(app, post("/v1/customers", key, "name=Jenny+Rosen&email=jenny%40example.com")).await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    let cus = c["id"].as_str().unwrap().to_owned();
+    let form = format!(
+        "account_holder[type]=customer&account_holder[customer]={cus}&permissions[]=balances&permissions[]=payment_method{extra}"
+    );
+    let (s, _, session) = send(app, post("/v1/financial_connections/sessions", key, &form)).await;
+    assert_eq!(s, StatusCode::OK, "{session}");
+    (cus, session)
+}
+
+/// Completes the modal for a session as the browser would.
+pub async fn complete_modal(app: &Router, client_secret: &str, accounts: &[&str]) -> (StatusCode, Value) {
+    let body = serde_json::json!({
+        "client_secret": client_secret,
+        "publishable_key": "pk_test_x",
+        "institution": "test_institution",
+        "accounts": accounts,
+    });
+    let (s, _, v) = send(app, json_post("/connect/api/complete", body)).await;
+    (s, v)
+}
