@@ -53,7 +53,7 @@ export default defineConfig({
       STRIPE_PUBLISHABLE_KEY: "",
       STRIPE_API_BASE: "",
       STRIPE_JS_URL: "",
-      RUST_LOG: "info,tower_http=warn",
+      RUST_LOG: "warn",
     },
   },
 });

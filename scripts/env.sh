@@ -7,4 +7,8 @@ if [ -s "$_root/target/tools/toolchain" ]; then
   _tc="$(cat "$_root/target/tools/toolchain")"
   if [ -n "$_tc" ]; then export RUSTUP_TOOLCHAIN="$_tc"; fi
 fi
+# leptos reads LEPTOS_OUTPUT_NAME at compile time (to name the wasm file).
+# cargo-leptos sets it; setting it for plain cargo too means `cargo test` and
+# `cargo leptos build` share artifacts instead of rebuilding each other's.
+export LEPTOS_OUTPUT_NAME="${LEPTOS_OUTPUT_NAME:-fc_app}"
 unset _root _tc

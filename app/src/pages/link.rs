@@ -54,11 +54,11 @@ pub fn LinkPage() -> impl IntoView {
             </ul>
             <form class="details" on:submit=|ev| ev.prevent_default()>
                 <label>
-                    "Name " <span class="muted">"(optional)"</span>
+                    <span>"Name " <span class="muted">"(optional)"</span></span>
                     <input type="text" name="name" autocomplete="name" maxlength="100" bind:value=name/>
                 </label>
                 <label>
-                    "Email " <span class="muted">"(optional)"</span>
+                    <span>"Email " <span class="muted">"(optional)"</span></span>
                     <input type="email" name="email" autocomplete="email" maxlength="254" bind:value=email/>
                 </label>
                 <button
