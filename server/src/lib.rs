@@ -83,7 +83,10 @@ pub fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketAddr) -
                 addr
             };
             // An external sandbox (STRIPE_API_BASE set) replaces the embedded one.
-            let embedded = config.api_base.is_none().then(|| Arc::new(sandbox::Sandbox::new()));
+            let embedded = config
+                .api_base
+                .is_none()
+                .then(|| Arc::new(sandbox::Sandbox::with_timing(sandbox::store::Timing::from_env())));
             (
                 Mode::Sandbox,
                 sandbox_secret_key(),

@@ -67,7 +67,8 @@ async fn run_sandbox(args: &[String]) -> Result<(), String> {
     };
     let listener = TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let sandbox = std::sync::Arc::new(server::sandbox::Sandbox::new());
+    let timing = server::sandbox::store::Timing::from_env();
+    let sandbox = std::sync::Arc::new(server::sandbox::Sandbox::with_timing(timing));
     let router = server::web::harden(server::sandbox::router(sandbox));
     tracing::info!("Stripe sandbox on http://{addr} (API under /v1, Stripe.js at /js/stripe.js)");
     axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())

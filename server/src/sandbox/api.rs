@@ -5,7 +5,11 @@
 
 use super::error::ApiError;
 use super::form;
-use super::store::{new_id, now, Account, AccountHolder, Customer, Sandbox, Session, SessionState, Space, StoredResponse};
+use super::refresh;
+use super::store::{
+    new_id, now, Account, AccountHolder, Customer, Feature, Sandbox, Session, SessionState, Space, StoredResponse,
+};
+use app::model::AccountStatus;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::request::Parts;
@@ -34,6 +38,19 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/v1/financial_connections/sessions/{id}", get(retrieve_session))
         .route("/v1/financial_connections/accounts", get(list_accounts))
         .route("/v1/financial_connections/accounts/{id}", get(retrieve_account))
+        .route("/v1/financial_connections/accounts/{id}/refresh", post(refresh_account))
+        .route("/v1/financial_connections/accounts/{id}/disconnect", post(disconnect_account))
+        .route("/v1/financial_connections/accounts/{id}/subscribe", post(subscribe))
+        .route("/v1/financial_connections/accounts/{id}/unsubscribe", post(unsubscribe))
+        .route("/v1/financial_connections/accounts/{id}/owners", get(list_owners))
+        .route("/v1/financial_connections/transactions", get(list_transactions))
+        .route("/v1/financial_connections/transactions/{id}", get(retrieve_transaction))
+        .route("/v1/events", get(list_events))
+        .route("/v1/events/{id}", get(retrieve_event))
+        // Sandbox-only control surface, outside Stripe's /v1 namespace.
+        .route("/_sandbox/reset", post(control_reset))
+        .route("/_sandbox/accounts/{id}/status", post(control_status))
+        .route("/_sandbox/refresh_failures", post(control_refresh_failures))
         .fallback(unknown_url)
         .with_state(api)
 }
@@ -522,15 +539,320 @@ async fn retrieve_account(
     let run = || -> Result<Value, ApiError> {
         let q = Params::parse(query.unwrap_or_default().as_bytes())?;
         q.only(&["expand"])?;
-        list_at(q.0.get("expand"), "expand", &["ownership"])?;
+        let expand = list_at(q.0.get("expand"), "expand", &["ownership"])?;
         api.sandbox.with_space(&key.0, |s| {
-            s.accounts
-                .iter()
-                .find(|a| a.id == id)
-                .map(|a| json!(a))
-                .ok_or_else(|| ApiError::not_found("financial_connections.account", &id, "account"))
+            let mut v = account_json(s, &id)?;
+            if expand.iter().any(|e| e == "ownership") {
+                if let Some(o) = v["ownership"].as_str().and_then(|o| s.ownerships.get(o)) {
+                    v["ownership"] = ownership_json(o);
+                }
+            }
+            Ok(v)
         })
     };
+    match run() {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn account_json(space: &Space, id: &str) -> Result<Value, ApiError> {
+    space
+        .account(id)
+        .map(|a| json!(a))
+        .ok_or_else(|| ApiError::not_found("financial_connections.account", id, "account"))
+}
+
+fn ownership_json(o: &super::store::Ownership) -> Value {
+    json!({
+        "id": o.id,
+        "object": "financial_connections.account_ownership",
+        "created": o.created,
+        "owners": {
+            "object": "list",
+            "data": o.owners,
+            "has_more": false,
+            "url": format!("/v1/financial_connections/accounts/owners?ownership={}", o.id),
+        },
+    })
+}
+
+/// `features[]` of a refresh, subscribe or unsubscribe call.
+fn features(p: &Params, allowed: &[&str]) -> Result<Vec<Feature>, ApiError> {
+    let raw = list_at(p.0.get("features"), "features", allowed)?;
+    if raw.is_empty() {
+        return Err(ApiError::missing("features"));
+    }
+    Ok(raw.iter().filter_map(|f| Feature::parse(f)).collect())
+}
+
+async fn refresh_account(
+    State(api): State<Shared>,
+    key: SecretKey,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = format!("/v1/financial_connections/accounts/{id}/refresh");
+    idempotent(&api, &key, &headers, &path, &body, || {
+        let p = Params::parse(&body)?;
+        p.only(&["features", "expand"])?;
+        let wanted = features(&p, &["balance", "ownership", "transactions"])?;
+        let (started, account) = api.sandbox.with_space(&key.0, |s| {
+            let mut started = Vec::new();
+            for f in wanted {
+                if refresh::start(s, &id, f)? {
+                    started.push(f);
+                }
+            }
+            Ok::<_, ApiError>((started, account_json(s, &id)?))
+        })?;
+        for f in started {
+            refresh::schedule(&api.sandbox, &key.0, &id, f);
+        }
+        ok(account)
+    })
+}
+
+async fn disconnect_account(
+    State(api): State<Shared>,
+    key: SecretKey,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = format!("/v1/financial_connections/accounts/{id}/disconnect");
+    idempotent(&api, &key, &headers, &path, &body, || {
+        Params::parse(&body)?.only(&["expand"])?;
+        api.sandbox.with_space(&key.0, |s| {
+            let a = s.account_mut(&id).ok_or_else(|| ApiError::not_found("financial_connections.account", &id, "account"))?;
+            if a.status != AccountStatus::Disconnected {
+                a.status = AccountStatus::Disconnected;
+                a.subscriptions.clear();
+                s.emit("financial_connections.account.disconnected", &id);
+            }
+            ok(account_json(s, &id)?)
+        })
+    })
+}
+
+async fn subscribe(
+    State(api): State<Shared>,
+    key: SecretKey,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = format!("/v1/financial_connections/accounts/{id}/subscribe");
+    idempotent(&api, &key, &headers, &path, &body, || {
+        let p = Params::parse(&body)?;
+        p.only(&["features", "expand"])?;
+        features(&p, &["transactions"])?;
+        let started = api.sandbox.with_space(&key.0, |s| {
+            // Subscribing starts a transactions refresh now (and, at Stripe, daily).
+            let started = refresh::start(s, &id, Feature::Transactions)?;
+            let a = s.account_mut(&id).ok_or_else(|| ApiError::not_found("financial_connections.account", &id, "account"))?;
+            if !a.subscriptions.iter().any(|x| x == "transactions") {
+                a.subscriptions.push("transactions".to_owned());
+            }
+            Ok::<_, ApiError>(started)
+        })?;
+        if started {
+            refresh::schedule(&api.sandbox, &key.0, &id, Feature::Transactions);
+        }
+        ok(api.sandbox.with_space(&key.0, |s| account_json(s, &id))?)
+    })
+}
+
+async fn unsubscribe(
+    State(api): State<Shared>,
+    key: SecretKey,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = format!("/v1/financial_connections/accounts/{id}/unsubscribe");
+    idempotent(&api, &key, &headers, &path, &body, || {
+        let p = Params::parse(&body)?;
+        p.only(&["features", "expand"])?;
+        features(&p, &["transactions"])?;
+        api.sandbox.with_space(&key.0, |s| {
+            let a = s.account_mut(&id).ok_or_else(|| ApiError::not_found("financial_connections.account", &id, "account"))?;
+            a.subscriptions.retain(|x| x != "transactions");
+            ok(account_json(s, &id)?)
+        })
+    })
+}
+
+async fn list_owners(
+    State(api): State<Shared>,
+    key: SecretKey,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    reply(|| {
+        let q = Params::parse(query.unwrap_or_default().as_bytes())?;
+        q.only(&["ownership", "limit", "starting_after", "ending_before", "expand"])?;
+        let ownership = q.str("ownership")?.ok_or_else(|| ApiError::missing("ownership"))?;
+        api.sandbox.with_space(&key.0, |s| {
+            let a = s.account(&id).ok_or_else(|| ApiError::not_found("financial_connections.account", &id, "account"))?;
+            if a.ownership.as_deref() != Some(ownership.as_str()) {
+                return Err(ApiError::not_found("financial_connections.account_ownership", &ownership, "ownership"));
+            }
+            let o = s.ownerships.get(&ownership).ok_or_else(|| ApiError::not_found("ownership", &ownership, "ownership"))?;
+            let url = format!("/v1/financial_connections/accounts/{id}/owners");
+            paginate(o.owners.iter().collect(), |x| &x.id, &q, &url)
+        })
+    })
+}
+
+/// `transacted_at=123` or `transacted_at[gte]=…&transacted_at[lt]=…`.
+fn time_filter(v: Option<&Value>) -> Result<Box<dyn Fn(i64) -> bool>, ApiError> {
+    let int = |v: &Value, name: &str| -> Result<i64, ApiError> {
+        v.as_str()
+            .and_then(|s| s.parse::<i64>().ok())
+            .ok_or_else(|| ApiError::invalid(name, format!("Invalid integer: {name}")))
+    };
+    match v {
+        None => Ok(Box::new(|_| true)),
+        Some(Value::Object(m)) => {
+            expect_keys(m, "transacted_at", &["gt", "gte", "lt", "lte"])?;
+            let b = |k: &str| m.get(k).map(|v| int(v, &format!("transacted_at[{k}]"))).transpose();
+            let (gt, gte, lt, lte) = (b("gt")?, b("gte")?, b("lt")?, b("lte")?);
+            Ok(Box::new(move |t| {
+                gt.is_none_or(|x| t > x) && gte.is_none_or(|x| t >= x) && lt.is_none_or(|x| t < x) && lte.is_none_or(|x| t <= x)
+            }))
+        }
+        Some(v) => {
+            let exact = int(v, "transacted_at")?;
+            Ok(Box::new(move |t| t == exact))
+        }
+    }
+}
+
+async fn list_transactions(State(api): State<Shared>, key: SecretKey, RawQuery(query): RawQuery) -> Response {
+    reply(|| {
+        let q = Params::parse(query.unwrap_or_default().as_bytes())?;
+        q.only(&["account", "transacted_at", "transaction_refresh", "limit", "starting_after", "ending_before", "expand"])?;
+        let account = q.str("account")?.ok_or_else(|| ApiError::missing("account"))?;
+        let in_range = time_filter(q.0.get("transacted_at"))?;
+        let after = match q.obj("transaction_refresh")? {
+            None => None,
+            Some(m) => {
+                expect_keys(m, "transaction_refresh", &["after"])?;
+                str_at(m.get("after"), "transaction_refresh[after]")?
+            }
+        };
+        api.sandbox.with_space(&key.0, |s| {
+            let a = s.account(&account).ok_or_else(|| ApiError::not_found("financial_connections.account", &account, "account"))?;
+            if !a.permissions.iter().any(|p| p == "transactions") {
+                return Err(ApiError::invalid("account", "The account was not linked with the `transactions` permission."));
+            }
+            let min_seq = match &after {
+                None => 0,
+                Some(r) => {
+                    let refreshes = s.transaction_refreshes.get(&account).map(Vec::as_slice).unwrap_or_default();
+                    refreshes
+                        .iter()
+                        .position(|x| x == r)
+                        .map(|i| i + 1)
+                        .ok_or_else(|| ApiError::not_found("transaction_refresh", r, "transaction_refresh[after]"))?
+                }
+            };
+            let items: Vec<&super::store::Transaction> = s
+                .transactions
+                .get(&account)
+                .map(|v| v.iter().rev().filter(|t| t.refresh_seq >= min_seq && in_range(t.transacted_at)).collect())
+                .unwrap_or_default();
+            paginate(items, |t| &t.id, &q, "/v1/financial_connections/transactions")
+        })
+    })
+}
+
+async fn retrieve_transaction(State(api): State<Shared>, key: SecretKey, Path(id): Path<String>) -> Response {
+    reply(|| {
+        api.sandbox.with_space(&key.0, |s| {
+            s.transactions
+                .values()
+                .flat_map(|v| v.iter())
+                .find(|t| t.id == id)
+                .map(|t| json!(t))
+                .ok_or_else(|| ApiError::not_found("financial_connections.transaction", &id, "id"))
+        })
+    })
+}
+
+async fn list_events(State(api): State<Shared>, key: SecretKey, RawQuery(query): RawQuery) -> Response {
+    reply(|| {
+        let q = Params::parse(query.unwrap_or_default().as_bytes())?;
+        q.only(&["type", "limit", "starting_after", "ending_before", "created"])?;
+        let kind = q.str("type")?;
+        api.sandbox.with_space(&key.0, |s| {
+            let items: Vec<&Value> =
+                s.events.iter().rev().filter(|e| kind.as_ref().is_none_or(|k| e["type"] == k.as_str())).collect();
+            paginate(items, |e| e["id"].as_str().unwrap_or_default(), &q, "/v1/events")
+        })
+    })
+}
+
+async fn retrieve_event(State(api): State<Shared>, key: SecretKey, Path(id): Path<String>) -> Response {
+    reply(|| {
+        api.sandbox.with_space(&key.0, |s| {
+            s.events.iter().find(|e| e["id"] == id.as_str()).cloned().ok_or_else(|| ApiError::not_found("event", &id, "id"))
+        })
+    })
+}
+
+// --- control surface (sandbox only) ---------------------------------------------
+
+/// Forgets everything: every key's customers, sessions, accounts and events.
+async fn control_reset(State(api): State<Shared>, _key: SecretKey) -> Response {
+    api.sandbox.reset();
+    Json(json!({ "reset": true })).into_response()
+}
+
+/// `status=inactive|active`: what an institution does when access lapses or returns.
+async fn control_status(State(api): State<Shared>, key: SecretKey, Path(id): Path<String>, body: Bytes) -> Response {
+    reply(|| {
+        let p = Params::parse(&body)?;
+        p.only(&["status"])?;
+        let status = match p.str("status")?.as_deref() {
+            Some("inactive") => AccountStatus::Inactive,
+            Some("active") => AccountStatus::Active,
+            _ => return Err(ApiError::invalid("status", "status must be inactive or active.")),
+        };
+        api.sandbox.with_space(&key.0, |s| {
+            let a = s.account_mut(&id).ok_or_else(|| ApiError::not_found("financial_connections.account", &id, "account"))?;
+            if a.status == AccountStatus::Disconnected {
+                return Err(ApiError::invalid("status", "A disconnected account cannot change status."));
+            }
+            let changed = a.status != status;
+            a.status = status;
+            if changed {
+                let kind = if status == AccountStatus::Inactive { "deactivated" } else { "reactivated" };
+                s.emit(&format!("financial_connections.account.{kind}"), &id);
+            }
+            account_json(s, &id)
+        })
+    })
+}
+
+/// `count=N`: the next N refreshes for this key fail.
+async fn control_refresh_failures(State(api): State<Shared>, key: SecretKey, body: Bytes) -> Response {
+    reply(|| {
+        let p = Params::parse(&body)?;
+        p.only(&["count"])?;
+        let n = p
+            .str("count")?
+            .and_then(|c| c.parse::<u32>().ok())
+            .filter(|n| *n <= 1000)
+            .ok_or_else(|| ApiError::invalid("count", "count must be an integer from 0 to 1000."))?;
+        api.sandbox.with_space(&key.0, |s| s.fail_next_refreshes = n);
+        Ok(json!({ "fail_next_refreshes": n }))
+    })
+}
+
+fn reply(run: impl FnOnce() -> Result<Value, ApiError>) -> Response {
     match run() {
         Ok(v) => Json(v).into_response(),
         Err(e) => e.into_response(),

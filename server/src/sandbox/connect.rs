@@ -5,7 +5,8 @@
 
 use super::catalog::INSTITUTIONS;
 use super::error::ApiError;
-use super::store::{cancel_session, complete_session, resolve_choice, ModalError, Sandbox};
+use super::refresh;
+use super::store::{cancel_session, complete_session, resolve_choice, Feature, ModalError, Sandbox};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -76,7 +77,7 @@ fn reply(r: Result<Value, ApiError>) -> Response {
 /// accounts it may offer under the session's filters.
 async fn session(State(sb): State<Arc<Sandbox>>, Json(req): Json<ModalRequest>) -> Response {
     reply(check_key(&req).and_then(|_| {
-        sb.with_open_session(&req.client_secret, |s, _| {
+        sb.with_open_session(&req.client_secret, |_, s, _| {
             let institutions: Vec<Value> = INSTITUTIONS
                 .iter()
                 .map(|i| {
@@ -108,21 +109,37 @@ async fn session(State(sb): State<Arc<Sandbox>>, Json(req): Json<ModalRequest>) 
 }
 
 async fn complete(State(sb): State<Arc<Sandbox>>, Json(req): Json<ModalRequest>) -> Response {
-    reply(check_key(&req).and_then(|_| {
-        sb.with_open_session(&req.client_secret, |s, accounts| {
+    let done = check_key(&req).and_then(|_| {
+        sb.with_open_session(&req.client_secret, |key, s, space| {
             let (inst, chosen) = resolve_choice(s, &req.institution, &req.accounts)?;
             if chosen.is_empty() {
                 return Err(ApiError::invalid("accounts", "Select at least one account."));
             }
-            Ok(json!({ "financialConnectionsSession": complete_session(s, accounts, inst, &chosen) }))
+            let result = complete_session(s, space, inst, &chosen);
+            // `prefetch[]` starts refreshes at link time.
+            let mut started = Vec::new();
+            for feature in s.prefetch.iter().filter_map(|p| Feature::from_prefetch(p)) {
+                for id in &s.linked {
+                    if refresh::start(space, id, feature).unwrap_or(false) {
+                        started.push((id.clone(), feature));
+                    }
+                }
+            }
+            Ok((key.to_owned(), started, json!({ "financialConnectionsSession": result })))
         })
         .map_err(modal_error)?
+    });
+    reply(done.map(|(key, started, body)| {
+        for (id, feature) in started {
+            refresh::schedule(&sb, &key, &id, feature);
+        }
+        body
     }))
 }
 
 async fn cancel(State(sb): State<Arc<Sandbox>>, Json(req): Json<ModalRequest>) -> Response {
     reply(check_key(&req).and_then(|_| {
-        sb.with_open_session(&req.client_secret, |s, _| json!({ "financialConnectionsSession": cancel_session(s) }))
+        sb.with_open_session(&req.client_secret, |_, s, _| json!({ "financialConnectionsSession": cancel_session(s) }))
             .map_err(modal_error)
     }))
 }

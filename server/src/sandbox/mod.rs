@@ -6,8 +6,10 @@
 pub mod api;
 pub mod catalog;
 pub mod connect;
+pub mod data;
 pub mod error;
 pub mod form;
+pub mod refresh;
 pub mod store;
 
 pub use store::Sandbox;

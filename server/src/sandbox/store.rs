@@ -79,24 +79,138 @@ pub struct Account {
     pub object: &'static str,
     pub account_holder: AccountHolder,
     pub balance: Option<Value>,
-    pub balance_refresh: Option<Value>,
+    pub balance_refresh: Option<Refresh>,
     pub category: AccountCategory,
     pub created: i64,
     pub display_name: String,
     pub institution_name: String,
     pub last4: String,
     pub livemode: bool,
-    pub ownership: Option<Value>,
-    pub ownership_refresh: Option<Value>,
+    pub ownership: Option<String>,
+    pub ownership_refresh: Option<Refresh>,
     pub permissions: Vec<String>,
     pub status: AccountStatus,
     pub status_details: Value,
     pub subcategory: AccountSubcategory,
     pub subscriptions: Vec<String>,
     pub supported_payment_method_types: Vec<&'static str>,
-    pub transaction_refresh: Option<Value>,
+    pub transaction_refresh: Option<Refresh>,
     #[serde(skip)]
     pub session: String,
+    /// The catalog template it was linked from (drives its data).
+    #[serde(skip)]
+    pub template: &'static str,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshStatus {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+/// `balance_refresh`, `ownership_refresh` or `transaction_refresh`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Refresh {
+    /// Only on `transaction_refresh` (`fctxnref_…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub last_attempted_at: i64,
+    pub next_refresh_available_at: Option<i64>,
+    pub status: RefreshStatus,
+}
+
+/// What a refresh fetches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Feature {
+    Balance,
+    Ownership,
+    Transactions,
+}
+
+impl Feature {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "balance" => Some(Feature::Balance),
+            "ownership" => Some(Feature::Ownership),
+            "transactions" => Some(Feature::Transactions),
+            _ => None,
+        }
+    }
+
+    /// From a session's `prefetch[]` value.
+    pub fn from_prefetch(s: &str) -> Option<Self> {
+        match s {
+            "balances" => Some(Feature::Balance),
+            other => Self::parse(other),
+        }
+    }
+
+    /// The permission the account needs for it.
+    pub fn permission(self) -> &'static str {
+        match self {
+            Feature::Balance => "balances",
+            Feature::Ownership => "ownership",
+            Feature::Transactions => "transactions",
+        }
+    }
+
+    pub fn event(self) -> &'static str {
+        match self {
+            Feature::Balance => "financial_connections.account.refreshed_balance",
+            Feature::Ownership => "financial_connections.account.refreshed_ownership",
+            Feature::Transactions => "financial_connections.account.refreshed_transactions",
+        }
+    }
+}
+
+impl Account {
+    pub fn refresh_mut(&mut self, f: Feature) -> &mut Option<Refresh> {
+        match f {
+            Feature::Balance => &mut self.balance_refresh,
+            Feature::Ownership => &mut self.ownership_refresh,
+            Feature::Transactions => &mut self.transaction_refresh,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Transaction {
+    pub id: String,
+    pub object: &'static str,
+    pub account: String,
+    pub amount: i64,
+    pub currency: &'static str,
+    pub description: &'static str,
+    pub livemode: bool,
+    pub status: &'static str,
+    pub status_transitions: Value,
+    pub transacted_at: i64,
+    pub transaction_refresh: String,
+    pub updated: i64,
+    /// Position of `transaction_refresh` in the account's refresh history.
+    #[serde(skip)]
+    pub refresh_seq: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Owner {
+    pub id: String,
+    pub object: &'static str,
+    pub name: &'static str,
+    pub email: &'static str,
+    pub phone: &'static str,
+    pub raw_address: &'static str,
+    pub refreshed_at: i64,
+    pub ownership: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Ownership {
+    pub id: String,
+    pub created: i64,
+    pub owners: Vec<Owner>,
 }
 
 /// One secret key's world.
@@ -106,6 +220,43 @@ pub struct Space {
     pub sessions: HashMap<String, Session>,
     /// In creation order (lists are newest first).
     pub accounts: Vec<Account>,
+    /// Per account, oldest first.
+    pub transactions: HashMap<String, Vec<Transaction>>,
+    /// Per account: the ids of its transaction refreshes, oldest first.
+    pub transaction_refreshes: HashMap<String, Vec<String>>,
+    pub ownerships: HashMap<String, Ownership>,
+    /// Newest last.
+    pub events: Vec<Value>,
+    /// Control surface: this many next refreshes fail.
+    pub fail_next_refreshes: u32,
+}
+
+impl Space {
+    pub fn account_mut(&mut self, id: &str) -> Option<&mut Account> {
+        self.accounts.iter_mut().find(|a| a.id == id)
+    }
+
+    pub fn account(&self, id: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.id == id)
+    }
+
+    /// Records an event about an account (its current state is `data.object`).
+    pub fn emit(&mut self, kind: &str, account_id: &str) -> Option<Value> {
+        let object = json!(self.account(account_id)?);
+        let event = json!({
+            "id": new_id("evt_"),
+            "object": "event",
+            "api_version": crate::stripe::STRIPE_VERSION,
+            "created": now(),
+            "data": { "object": object },
+            "livemode": false,
+            "pending_webhooks": 0,
+            "request": { "id": null, "idempotency_key": null },
+            "type": kind,
+        });
+        self.events.push(event.clone());
+        Some(event)
+    }
 }
 
 #[derive(Clone)]
@@ -124,9 +275,36 @@ struct State {
     idempotency: HashMap<(String, String), StoredResponse>,
 }
 
+/// How long refreshes take and how soon another may start.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    pub refresh_delay: std::time::Duration,
+    pub refresh_cooldown_secs: i64,
+}
+
+impl Timing {
+    /// `SANDBOX_REFRESH_DELAY_MS` (default 1000) and
+    /// `SANDBOX_REFRESH_COOLDOWN_SECS` (default 10); unparsable values keep the default.
+    pub fn from_env() -> Self {
+        let d = Self::default();
+        let var = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<u64>().ok());
+        Timing {
+            refresh_delay: var("SANDBOX_REFRESH_DELAY_MS").map(std::time::Duration::from_millis).unwrap_or(d.refresh_delay),
+            refresh_cooldown_secs: var("SANDBOX_REFRESH_COOLDOWN_SECS").map(|s| s as i64).unwrap_or(d.refresh_cooldown_secs),
+        }
+    }
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing { refresh_delay: std::time::Duration::from_secs(1), refresh_cooldown_secs: 10 }
+    }
+}
+
 #[derive(Default)]
 pub struct Sandbox {
     state: Mutex<State>,
+    pub timing: Timing,
 }
 
 impl Session {
@@ -181,6 +359,10 @@ impl Sandbox {
         Self::default()
     }
 
+    pub fn with_timing(timing: Timing) -> Self {
+        Sandbox { timing, ..Self::default() }
+    }
+
     /// Runs `f` on the space of `key`, creating it on first use.
     pub fn with_space<R>(&self, key: &str, f: impl FnOnce(&mut Space) -> R) -> R {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -216,22 +398,26 @@ impl Sandbox {
     }
 
     /// Runs `f` on the session a client secret belongs to, if it can still be used.
+    /// Runs `f` on the session a client secret belongs to (and its key's
+    /// space), if the session can still be used.
     pub fn with_open_session<R>(
         &self,
         client_secret: &str,
-        f: impl FnOnce(&mut Session, &mut Vec<Account>) -> R,
+        f: impl FnOnce(&str, &mut Session, &mut Space) -> R,
     ) -> Result<R, ModalError> {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let (key, sid) = st.secrets.get(client_secret).cloned().ok_or(ModalError::Unknown)?;
         let space = st.spaces.get_mut(&key).ok_or(ModalError::Unknown)?;
-        let session = space.sessions.get_mut(&sid).ok_or(ModalError::Unknown)?;
-        if session.state == SessionState::Used {
-            return Err(ModalError::Used);
-        }
-        if session.expired() {
-            return Err(ModalError::Expired);
-        }
-        Ok(f(session, &mut space.accounts))
+        let mut session = space.sessions.remove(&sid).ok_or(ModalError::Unknown)?;
+        let result = if session.state == SessionState::Used {
+            Err(ModalError::Used)
+        } else if session.expired() {
+            Err(ModalError::Expired)
+        } else {
+            Ok(f(&key, &mut session, space))
+        };
+        space.sessions.insert(sid, session);
+        result
     }
 }
 
@@ -239,9 +425,9 @@ impl Sandbox {
 /// client-side session object Stripe.js resolves with.
 pub fn complete_session(
     session: &mut Session,
-    accounts: &mut Vec<Account>,
+    space: &mut Space,
     institution: &Institution,
-    chosen: &[&AccountTemplate],
+    chosen: &[&'static AccountTemplate],
 ) -> Value {
     let created = now();
     let mut linked = Vec::new();
@@ -272,10 +458,13 @@ pub fn complete_session(
             supported_payment_method_types: methods,
             transaction_refresh: None,
             session: session.id.clone(),
+            template: t.key,
         };
         linked.push(json!(account));
         session.linked.push(account.id.clone());
-        accounts.push(account);
+        let id = account.id.clone();
+        space.accounts.push(account);
+        space.emit("financial_connections.account.created", &id);
     }
     session.state = SessionState::Used;
     json!({

@@ -65,3 +65,37 @@ pub async fn complete_modal(app: &Router, client_secret: &str, accounts: &[&str]
     let (s, _, v) = send(app, json_post("/connect/api/complete", body)).await;
     (s, v)
 }
+
+/// A sandbox whose refreshes settle after 20 ms and may rerun after 60 s.
+pub fn fast_sandbox() -> Router {
+    let timing = server::sandbox::store::Timing {
+        refresh_delay: std::time::Duration::from_millis(20),
+        refresh_cooldown_secs: 60,
+    };
+    server::sandbox::router(Arc::new(server::sandbox::Sandbox::with_timing(timing)))
+}
+
+/// Links the given template accounts for a new customer; returns their ids.
+pub async fn linked_accounts(app: &Router, key: &str, session_extra: &str, accounts: &[&str]) -> Vec<String> {
+    let (_, s) = customer_and_session(app, key, session_extra).await;
+    let (st, v) = complete_modal(app, s["client_secret"].as_str().unwrap(), accounts).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    v["financialConnectionsSession"]["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Polls the account until `field`'s refresh is no longer pending.
+pub async fn settled(app: &Router, key: &str, id: &str, field: &str) -> Value {
+    for _ in 0..100 {
+        let (_, _, a) = send(app, get(&format!("/v1/financial_connections/accounts/{id}"), key)).await;
+        if a[field]["status"] != "pending" {
+            return a;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{field} of {id} stayed pending");
+}

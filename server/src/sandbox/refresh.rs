@@ -1,0 +1,155 @@
+//! Asynchronous refreshes, as Stripe runs them: a refresh starts `pending`,
+//! settles `succeeded` (filling in the data) or `failed` after
+//! `Timing::refresh_delay`, emits its webhook event, and the next one may
+//! start only after `next_refresh_available_at`.
+
+use super::data;
+use super::error::ApiError;
+use super::store::{new_id, now, Feature, Owner, Ownership, Refresh, RefreshStatus, Sandbox, Space, Transaction};
+use app::model::{AccountCategory, AccountStatus};
+use serde_json::json;
+use std::sync::Arc;
+
+/// Starts a refresh of `feature` unless one is running or it is too early.
+/// Returns whether it started.
+pub fn start(space: &mut Space, account_id: &str, feature: Feature) -> Result<bool, ApiError> {
+    let t = now();
+    let account = space
+        .account_mut(account_id)
+        .ok_or_else(|| ApiError::not_found("financial_connections.account", account_id, "account"))?;
+    if account.status != AccountStatus::Active {
+        return Err(ApiError {
+            code: Some("account_inactive"),
+            ..ApiError::invalid("account", format!("The account is {} and cannot be refreshed.", account.status.as_str()))
+        });
+    }
+    if !account.permissions.iter().any(|p| p == feature.permission()) {
+        return Err(ApiError::invalid(
+            "features",
+            format!("The account was not linked with the `{}` permission; create a new session that requests it.", feature.permission()),
+        ));
+    }
+    let slot = account.refresh_mut(feature);
+    let too_early = match slot {
+        Some(r) if r.status == RefreshStatus::Pending => true,
+        Some(r) => r.next_refresh_available_at.is_some_and(|next| next > t),
+        None => false,
+    };
+    if too_early {
+        return Ok(false);
+    }
+    *slot = Some(Refresh {
+        id: (feature == Feature::Transactions).then(|| new_id("fctxnref_")),
+        last_attempted_at: t,
+        next_refresh_available_at: None,
+        status: RefreshStatus::Pending,
+    });
+    Ok(true)
+}
+
+/// Settles a pending refresh: fills in the data, or fails it when the control
+/// surface asked for failures. Returns the event it emitted.
+pub fn settle(space: &mut Space, account_id: &str, feature: Feature, cooldown_secs: i64) -> Option<serde_json::Value> {
+    let t = now();
+    let fail = space.fail_next_refreshes > 0;
+    if fail {
+        space.fail_next_refreshes -= 1;
+    }
+    let account = space.account_mut(account_id)?;
+    let pending = account.refresh_mut(feature).as_ref().filter(|r| r.status == RefreshStatus::Pending)?.clone();
+    let (template, credit) = (account.template, account.category == AccountCategory::Credit);
+    *account.refresh_mut(feature) = Some(Refresh {
+        status: if fail { RefreshStatus::Failed } else { RefreshStatus::Succeeded },
+        next_refresh_available_at: Some(t + cooldown_secs),
+        ..pending.clone()
+    });
+    if !fail {
+        match feature {
+            Feature::Balance => account.balance = Some(data::balance(account_id, template, credit, t)),
+            Feature::Ownership => {
+                let id = new_id("fcaowns_");
+                account.ownership = Some(id.clone());
+                let owners = data::owners(template)
+                    .iter()
+                    .map(|o| Owner {
+                        id: new_id("fcaown_"),
+                        object: "financial_connections.account_owner",
+                        name: o.name,
+                        email: o.email,
+                        phone: o.phone,
+                        raw_address: o.raw_address,
+                        refreshed_at: t,
+                        ownership: id.clone(),
+                    })
+                    .collect();
+                space.ownerships.insert(id.clone(), Ownership { id, created: t, owners });
+            }
+            Feature::Transactions => {
+                let refresh_id = pending.id.unwrap_or_else(|| new_id("fctxnref_"));
+                sync_transactions(space, account_id, credit, &refresh_id, t);
+            }
+        }
+    }
+    if fail {
+        None
+    } else {
+        space.emit(feature.event(), account_id)
+    }
+}
+
+/// Brings an account's stored transactions up to `t`: new ones are added and
+/// changed ones (pending → posted) updated, all tagged with `refresh_id` so
+/// `transaction_refresh[after]` lists only what this refresh touched.
+fn sync_transactions(space: &mut Space, account_id: &str, credit: bool, refresh_id: &str, t: i64) {
+    let refreshes = space.transaction_refreshes.entry(account_id.to_owned()).or_default();
+    refreshes.push(refresh_id.to_owned());
+    let seq = refreshes.len() - 1;
+    let stored = space.transactions.entry(account_id.to_owned()).or_default();
+    let mut seeds = data::transactions(account_id, credit, t);
+    seeds.reverse(); // oldest first, like the store
+    for seed in seeds {
+        let id = data::Seeded::new(&format!("{account_id}/{}", seed.key)).id("fctxn_");
+        let transitions = json!({
+            "posted_at": (seed.status == "posted").then_some(seed.transacted_at + 86_400),
+            "void_at": (seed.status == "void").then_some(seed.transacted_at + 86_400),
+        });
+        match stored.iter_mut().find(|x| x.id == id) {
+            Some(existing) if existing.status != seed.status => {
+                existing.status = seed.status;
+                existing.status_transitions = transitions;
+                existing.transaction_refresh = refresh_id.to_owned();
+                existing.refresh_seq = seq;
+                existing.updated = t;
+            }
+            Some(_) => {}
+            None => stored.push(Transaction {
+                id,
+                object: "financial_connections.transaction",
+                account: account_id.to_owned(),
+                amount: seed.amount,
+                currency: "usd",
+                description: seed.description,
+                livemode: false,
+                status: seed.status,
+                status_transitions: transitions,
+                transacted_at: seed.transacted_at,
+                transaction_refresh: refresh_id.to_owned(),
+                updated: t,
+                refresh_seq: seq,
+            }),
+        }
+    }
+}
+
+/// Settles the refresh after the sandbox's delay, in the background.
+pub fn schedule(sandbox: &Arc<Sandbox>, key: &str, account_id: &str, feature: Feature) {
+    let (sandbox, key, account_id) = (sandbox.clone(), key.to_owned(), account_id.to_owned());
+    tokio::spawn(async move {
+        tokio::time::sleep(sandbox.timing.refresh_delay).await;
+        let cooldown = sandbox.timing.refresh_cooldown_secs;
+        let event = sandbox.with_space(&key, |space| settle(space, &account_id, feature, cooldown));
+        if let Some(e) = event {
+            tracing::debug!(event = %e["type"], account = %account_id, "sandbox refresh settled");
+        }
+    });
+}
