@@ -20,13 +20,16 @@ say()  { printf '\033[1;34m[bootstrap]\033[0m %s\n' "$*"; }
 die()  { printf '\033[1;31m[bootstrap] error:\033[0m %s\n' "$*" >&2; exit 1; }
 have() { command -v "$1" >/dev/null 2>&1; }
 
-export PATH="$HOME/.cargo/bin:$TOOLS/node_modules/.bin:$PATH"
+HOME="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
+export HOME PATH="$HOME/.cargo/bin:$TOOLS/node_modules/.bin:$PATH"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ] && have sudo; then SUDO="sudo"; fi
 APT_UPDATED=""
+can_apt() { have apt-get && { [ "$(id -u)" -eq 0 ] || [ -n "$SUDO" ]; }; }
 apt_install() {
   have apt-get || die "need the Debian packages: $* (no apt-get here; install them by hand)"
+  can_apt || die "need the Debian packages: $* (run as root, or install sudo)"
   if [ -z "$APT_UPDATED" ]; then say "apt-get update"; $SUDO apt-get update -qq; APT_UPDATED=1; fi
   say "installing Debian packages: $*"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
@@ -73,7 +76,9 @@ ensure_wasm_toolchain() {
     # rustc calls `rust-lld` for wasm; Debian ships it as lld-22.
     if ! have rust-lld && [ -e /usr/bin/lld-22 ]; then $SUDO ln -sf /usr/bin/lld-22 /usr/local/bin/rust-lld; fi
     say "building the $WASM_TARGET std from Debian's rust source (about a minute)"
-    local tmp; tmp="$(mktemp -d)"
+    STD_TMP="$(mktemp -d)"
+    trap 'rm -rf "${STD_TMP:-}"' EXIT
+    local tmp="$STD_TMP"
     mkdir -p "$tmp/src"
     printf '[package]\nname = "wasm-std"\nversion = "0.0.0"\nedition = "2021"\n[lib]\npath = "src/lib.rs"\n' > "$tmp/Cargo.toml"
     printf '#![no_std]\n' > "$tmp/src/lib.rs"
@@ -89,7 +94,7 @@ ensure_wasm_toolchain() {
     rustup toolchain list | grep -q '^system' || { say "rustup toolchain link system /usr"; rustup toolchain link system /usr; }
     use_toolchain system "Debian rustc-web"
   else
-    export PATH="/usr/bin:$PATH"; use_toolchain "" "Debian rustc-web on PATH"
+    export PATH="/usr/bin:$PATH"; use_toolchain system-path "Debian rustc-web on PATH"
   fi
 }
 
@@ -97,7 +102,11 @@ ensure_wasm_toolchain() {
 select_toolchain() {
   [ -f "$TOOLCHAIN_FILE" ] || return 0
   local t; t="$(cat "$TOOLCHAIN_FILE")"
-  if [ -n "$t" ]; then export RUSTUP_TOOLCHAIN="$t"; fi
+  case "$t" in
+    "") ;;
+    system-path) export PATH="/usr/bin:$PATH" ;;
+    *) export RUSTUP_TOOLCHAIN="$t" ;;
+  esac
 }
 
 # --- Rust tools ----------------------------------------------------------------
@@ -135,7 +144,10 @@ ensure_chromium() {
   for c in /usr/bin/chromium /usr/bin/chromium-browser; do
     if [ -x "$c" ]; then say "ok: chromium at $c"; return; fi
   done
-  if have apt-get; then apt_install chromium; return; fi
+  # Debian's chromium is a real package (Ubuntu's is a snap stub): use it where we may.
+  if can_apt && [ -f /etc/debian_version ] && ! grep -qi '^ID=ubuntu' /etc/os-release 2>/dev/null; then
+    if apt_install chromium; then return; fi
+  fi
   say "no system chromium: asking Playwright to download its own"
   (cd "$ROOT/end2end" && npx playwright install chromium)
 }
@@ -149,6 +161,9 @@ ensure_end2end_deps() {
   say "npm ci in end2end/ (no browser download)"
   (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
 }
+
+# Tests source this file to call single steps.
+if [ "${BOOTSTRAP_SOURCE_ONLY:-}" = 1 ]; then return 0; fi
 
 what="${1:-all}"
 case "$what" in

@@ -180,6 +180,9 @@ pub enum AccountStatus {
     Active,
     Inactive,
     Disconnected,
+    /// A status newer than this app; shown as such rather than failing.
+    #[serde(other)]
+    Unknown,
 }
 
 impl AccountStatus {
@@ -188,6 +191,7 @@ impl AccountStatus {
             AccountStatus::Active => "active",
             AccountStatus::Inactive => "inactive",
             AccountStatus::Disconnected => "disconnected",
+            AccountStatus::Unknown => "unknown",
         }
     }
 }

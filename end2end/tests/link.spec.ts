@@ -110,3 +110,25 @@ test("another browser sees none of this browser's accounts", async ({ page, brow
   await expect(otherPage.getByTestId("no-accounts")).toBeVisible();
   await other.close();
 });
+
+test("closing the modal after linking keeps the linked accounts", async ({ page }) => {
+  await openLinkPage(page);
+  await page.getByTestId("link-button").click();
+  const m = modal(page);
+  await m.getByTestId("consent-agree").click();
+  await m.locator('[data-institution="test_institution"]').click();
+  await m.getByTestId("link-accounts").click();
+  await expect(m.getByTestId("done")).toBeVisible();
+  await m.getByRole("button", { name: "Close" }).click();
+  await expect(page.getByTestId("status-linked")).toHaveText("Linked 1 account.");
+  await expect(page.getByTestId("account")).toHaveCount(1);
+});
+
+test("a modal that cannot load ends with an error instead of locking the page", async ({ page }) => {
+  await openLinkPage(page);
+  await page.route("**/connect/modal", (route) => route.abort());
+  await page.getByTestId("link-button").click();
+  await expect(page.getByTestId("error-code")).toHaveText("api_connection_error", { timeout: 25_000 });
+  await expect(page.locator('[data-stripe-sandbox="overlay"]')).toHaveCount(0);
+  await expect(page.getByTestId("link-button")).toBeEnabled();
+});

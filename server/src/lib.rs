@@ -92,7 +92,11 @@ pub fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketAddr) -
                 sandbox_secret_key(),
                 SANDBOX_PUBLISHABLE_KEY.to_owned(),
                 format!("http://{host}{SANDBOX_PATH}"),
-                format!("{SANDBOX_PATH}/js/stripe.js"),
+                // An external sandbox serves its own Stripe.js stand-in.
+                match &config.api_base {
+                    Some(base) => format!("{base}/js/stripe.js"),
+                    None => format!("{SANDBOX_PATH}/js/stripe.js"),
+                },
                 embedded,
             )
         }
@@ -121,7 +125,7 @@ pub fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketAddr) -
         let service = service.clone();
         move || provide_context(service.clone())
     };
-    let mut router = Router::new()
+    let router = Router::new()
         .leptos_routes_with_context(&state, routes, ctx.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())
@@ -130,6 +134,7 @@ pub fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketAddr) -
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(ctx, shell))
         .with_state(state)
         .route("/healthz", get(|| async { "ok" }));
+    let mut router = web::limit_body(router);
     if let Some(sb) = &sandbox {
         router = router.nest(SANDBOX_PATH, sandbox::router(sb.clone()));
     }

@@ -36,15 +36,17 @@ impl StripeService {
         if let Some(id) = record.customer {
             let given = details.name.is_some() || details.email.is_some();
             if given && record.details != *details {
-                let form = Form::new()
-                    .field("name", details.name.clone().unwrap_or_default())
-                    .field("email", details.email.clone().unwrap_or_default());
+                // Blank means "not given": only what was typed is changed.
+                let form = Form::new().opt("name", details.name.clone()).opt("email", details.email.clone());
                 let _: Customer = self.stripe.post(&format!("/v1/customers/{id}"), &form, None).await?;
                 self.storage.update(user, |u| u.details = details.clone());
             }
             return Ok(id);
         }
-        let key = format!("customer-{}", hex::encode(&Sha256::digest(user.as_str().as_bytes())[..16]));
+        // Same user and details → same key: a retry after a lost response
+        // replays the first Customer instead of making a second.
+        let fingerprint = format!("{}\n{:?}\n{:?}", user.as_str(), details.name, details.email);
+        let key = format!("customer-{}", hex::encode(&Sha256::digest(fingerprint.as_bytes())[..16]));
         let form = Form::new()
             .opt("name", details.name.clone())
             .opt("email", details.email.clone())
@@ -77,14 +79,14 @@ impl LinkService for StripeService {
             tracing::error!(session = %session.id, "Stripe returned a session without client_secret");
             AppError::Internal
         })?;
-        self.storage.update(user, |u| u.pending_session = Some(session.id.clone()));
+        self.storage.add_pending_session(user, session.id.clone());
         tracing::info!(session = %session.id, customer = %customer, "created Financial Connections session");
         Ok(LinkSession { session_id: session.id, client_secret, client: self.client.clone() })
     }
 
     async fn confirm_link(&self, user: &UserId, session: &SessionId) -> Result<Vec<LinkedAccount>, AppError> {
         let record = self.storage.user(user);
-        if record.pending_session.as_ref() != Some(session) {
+        if !record.pending_sessions.contains(session) {
             return Err(AppError::SessionMismatch);
         }
         let customer = record.customer.ok_or(AppError::SessionMismatch)?;
@@ -105,7 +107,7 @@ impl LinkService for StripeService {
             .map(LinkedAccount::from)
             .collect();
         self.storage.upsert_accounts(user, &linked);
-        self.storage.update(user, |u| u.pending_session = None);
+        self.storage.update(user, |u| u.pending_sessions.retain(|s| s != session));
         tracing::info!(session = %session, linked = linked.len(), "confirmed link");
         Ok(linked)
     }

@@ -7,12 +7,16 @@ use app::service::UserId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// How many unconfirmed sessions a user may have at once.
+pub const MAX_PENDING_SESSIONS: usize = 5;
+
 #[derive(Clone, Debug, Default)]
 pub struct UserRecord {
     pub customer: Option<CustomerId>,
     pub details: CustomerDetails,
-    /// The session `start_link` made last; only it may be confirmed.
-    pub pending_session: Option<SessionId>,
+    /// Sessions `start_link` made that are not confirmed yet, newest last;
+    /// only these may be confirmed (several tabs may be linking at once).
+    pub pending_sessions: Vec<SessionId>,
     /// Newest last; one entry per account id.
     pub accounts: Vec<LinkedAccount>,
 }
@@ -40,6 +44,15 @@ impl Storage {
 
     pub fn customer_lock(&self, user: &UserId) -> Arc<tokio::sync::Mutex<()>> {
         self.customer_locks.lock().unwrap_or_else(|e| e.into_inner()).entry(user.clone()).or_default().clone()
+    }
+
+    /// Remembers a session as confirmable, keeping the newest few.
+    pub fn add_pending_session(&self, user: &UserId, session: SessionId) {
+        self.update(user, |u| {
+            u.pending_sessions.push(session);
+            let excess = u.pending_sessions.len().saturating_sub(MAX_PENDING_SESSIONS);
+            u.pending_sessions.drain(..excess);
+        })
     }
 
     /// Adds or replaces accounts by id, keeping first-linked order.

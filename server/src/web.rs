@@ -1,5 +1,6 @@
-//! HTTP hardening for every response: request body limit, security headers
-//! that still allow Stripe's OAuth popups, and request tracing.
+//! HTTP hardening: security headers that still allow Stripe's OAuth popups
+//! and request tracing for every response, and the body limit for the app's
+//! own routes (the sandbox sets its own, Stripe-shaped).
 
 use axum::http::{header, HeaderValue};
 use axum::Router;
@@ -19,6 +20,10 @@ pub fn harden(router: Router) -> Router {
         .layer(header(header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
         // Stripe's OAuth institutions open a popup: same-origin-allow-popups, never same-origin.
         .layer(header(header::HeaderName::from_static("cross-origin-opener-policy"), "same-origin-allow-popups"))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(TraceLayer::new_for_http())
+}
+
+/// Refuses request bodies over [`MAX_BODY`] with 413.
+pub fn limit_body(router: Router) -> Router {
+    router.layer(RequestBodyLimitLayer::new(MAX_BODY))
 }

@@ -91,7 +91,7 @@ async fn the_page_renders_on_the_server_in_sandbox_mode() {
     let app = spawn().await;
     let html = app.http.get(format!("{}/", app.base)).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Link your bank account"));
-    assert!(html.contains("Sandbox"));
+    assert!(html.contains(r#"data-testid="mode-badge""#) && html.contains(r#"mode-sandbox">Sandbox</span>"#), "the badge is rendered on the server");
     assert!(html.contains("/pkg/fc_app"), "hydration scripts are linked");
     assert!(!html.contains("sk_test_"), "secret key in the page");
     let resp = app.http.get(format!("{}/no/such/page", app.base)).send().await.unwrap();

@@ -115,6 +115,14 @@ async fn idempotency_keys_replay_and_reject_changed_parameters() {
     let (s, _, v) = send(&app, req("name=B")).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(v["error"]["type"], "idempotency_error");
+    // A request refused by validation does not use up its key.
+    let bad = |form: &str| {
+        let mut r = post("/v1/customers", KEY, form);
+        r.headers_mut().insert("Idempotency-Key", "key-2".parse().unwrap());
+        r
+    };
+    assert_eq!(send(&app, bad("surprise=1")).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(send(&app, bad("name=Fixed")).await.0, StatusCode::OK);
     // Another key's space has its own idempotency keys.
     let mut other = post("/v1/customers", "sk_test_bob", "name=B");
     other.headers_mut().insert("Idempotency-Key", "key-1".parse().unwrap());
@@ -235,8 +243,10 @@ async fn unknown_urls_and_hostile_bodies_get_stripe_errors() {
     let (s, _, v) = send(&app, post("/v1/customers", KEY, "name[=x")).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     let huge = format!("name={}", "x".repeat(100 * 1024));
-    let (s, _, _) = send(&app, post("/v1/customers", KEY, &huge)).await;
+    let (s, resp, v) = send(&app, post("/v1/customers", KEY, &huge)).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(v["error"]["type"], "invalid_request_error", "{v}");
+    assert!(resp.headers().contains_key("Request-Id"));
     let (s, _, _) = send(&app, get("/v1/financial_connections/accounts/fca_missing", KEY)).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }

@@ -24,6 +24,7 @@ fn AccountRow(account: LinkedAccount) -> impl IntoView {
         AccountStatus::Active => "Active",
         AccountStatus::Inactive => "Inactive",
         AccountStatus::Disconnected => "Disconnected",
+        AccountStatus::Unknown => "Unknown",
     };
     let name = account.display_name.clone().unwrap_or_else(|| account.subcategory.label().to_owned());
     let last4 = account.last4.clone().map(|l| format!("•••• {l}")).unwrap_or_default();

@@ -233,7 +233,11 @@ fn idempotent(
         Ok((s, v)) => (*s, v.clone()),
         Err(e) => (e.status, e.body()),
     };
-    api.sandbox.idempotent_store(&key.0, &idem, StoredResponse { fingerprint, status: status.as_u16(), body: body_json });
+    // Like Stripe: a request refused by validation saves nothing, so the key
+    // can be retried with corrected parameters; results and 5xx are replayed.
+    if status.is_success() || status.is_server_error() {
+        api.sandbox.idempotent_store(&key.0, &idem, StoredResponse { fingerprint, status: status.as_u16(), body: body_json });
+    }
     respond(result, false)
 }
 

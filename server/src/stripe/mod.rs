@@ -51,18 +51,28 @@ impl StripeError {
     }
 }
 
+/// What the user sees of a Stripe failure. Every failure is logged here with
+/// its `Request-Id`; authentication failures become `Internal`, because
+/// Stripe's message for them quotes part of the secret key.
 impl From<StripeError> for AppError {
     fn from(e: StripeError) -> Self {
         match e {
-            StripeError::Api { status, code, message, request_id, kind, .. } => {
-                if status >= 500 {
-                    AppError::Unavailable
-                } else {
-                    AppError::Stripe { status, code: code.or(Some(kind)), message, request_id }
+            StripeError::Api { status, code, message, request_id, kind, param } => {
+                tracing::warn!(status, %kind, ?code, ?param, ?request_id, "Stripe API error: {message}");
+                match status {
+                    401 | 403 => AppError::Internal,
+                    s if s >= 500 => AppError::Unavailable,
+                    _ => AppError::Stripe { status, code: code.or(Some(kind)), message, request_id },
                 }
             }
-            StripeError::Network(_) => AppError::Unavailable,
-            StripeError::Decode(_) => AppError::Internal,
+            StripeError::Network(msg) => {
+                tracing::warn!("Stripe unreachable: {msg}");
+                AppError::Unavailable
+            }
+            StripeError::Decode(msg) => {
+                tracing::error!("unreadable Stripe response: {msg}");
+                AppError::Internal
+            }
         }
     }
 }
@@ -302,5 +312,20 @@ mod tests {
         assert!(matches!(AppError::from(api(404)), AppError::Stripe { status: 404, .. }));
         assert_eq!(AppError::from(api(500)), AppError::Unavailable);
         assert_eq!(AppError::from(StripeError::Network("x".into())), AppError::Unavailable);
+    }
+
+    #[test]
+    fn authentication_errors_never_reach_the_user() {
+        let e = StripeError::Api {
+            status: 401,
+            kind: "invalid_request_error".into(),
+            code: None,
+            message: "Invalid API Key provided: sk_test_****abcd".into(),
+            param: None,
+            request_id: None,
+        };
+        let shown = AppError::from(e);
+        assert_eq!(shown, AppError::Internal);
+        assert!(!shown.to_string().contains("sk_"));
     }
 }

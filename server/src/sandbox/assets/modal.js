@@ -10,6 +10,7 @@
   var ctx = null; // {clientSecret, publishableKey, flow}
   var data = null; // what /api/session returned
   var done = false;
+  var completed = null; // the linked session, once /api/complete succeeded
 
   function send(result) {
     if (done) return;
@@ -49,6 +50,8 @@
   }
 
   function cancel() {
+    // Closing after linking is not a cancel: the accounts are linked.
+    if (completed) return send(completed);
     if (!ctx) return send({ financialConnectionsSession: undefined, error: { type: "api_error", message: "Not initialised." } });
     call("cancel", {}).then(function (r) {
       send(r.ok ? r.body : { error: r.body.error });
@@ -145,6 +148,7 @@
   }
 
   function success(result) {
+    completed = result;
     var n = result.financialConnectionsSession.accounts.length;
     show([
       el("div", { class: "check", text: "✓" }),

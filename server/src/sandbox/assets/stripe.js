@@ -17,6 +17,7 @@
   var base = new URL("..", script && script.src ? script.src : location.href); // …/sandbox/
   var origin = base.origin;
   var open = false;
+  var LOAD_TIMEOUT_MS = 15000;
 
   function integrationError(message) {
     var e = new Error(message);
@@ -49,7 +50,13 @@
       frame.src = new URL("connect/modal", base).href;
       overlay.appendChild(frame);
 
+      // A modal that never says "ready" (blocked, offline) must not lock the page.
+      var loadTimer = setTimeout(function () {
+        finish({ error: { type: "api_connection_error", message: "The Financial Connections window could not be loaded." } });
+      }, LOAD_TIMEOUT_MS);
+
       function finish(result) {
+        clearTimeout(loadTimer);
         window.removeEventListener("message", onMessage);
         overlay.remove();
         open = false;
@@ -60,6 +67,7 @@
         if (ev.origin !== origin || ev.source !== frame.contentWindow) return;
         var msg = ev.data || {};
         if (msg.type === "sandbox:ready") {
+          clearTimeout(loadTimer);
           frame.contentWindow.postMessage(
             { type: "sandbox:init", clientSecret: options.clientSecret, publishableKey: publishableKey, flow: flow },
             origin
