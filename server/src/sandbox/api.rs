@@ -51,6 +51,7 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/_sandbox/reset", post(control_reset))
         .route("/_sandbox/accounts/{id}/status", post(control_status))
         .route("/_sandbox/refresh_failures", post(control_refresh_failures))
+        .route("/_sandbox/faults", post(control_faults))
         .fallback(unknown_url)
         .with_state(api)
 }
@@ -853,6 +854,29 @@ async fn control_refresh_failures(State(api): State<Shared>, key: SecretKey, bod
             .ok_or_else(|| ApiError::invalid("count", "count must be an integer from 0 to 1000."))?;
         api.sandbox.with_space(&key.0, |s| s.fail_next_refreshes = n);
         Ok(json!({ "fail_next_refreshes": n }))
+    })
+}
+
+/// `path=/v1/…&kind=server_error|rate_limit|rate_limit_retry|delay|drop&count=N[&delay_ms=…]`:
+/// the next `count` requests whose path starts with `path` fail that way.
+async fn control_faults(State(api): State<Shared>, _key: SecretKey, body: Bytes) -> Response {
+    reply(|| {
+        let p = Params::parse(&body)?;
+        p.only(&["path", "kind", "count", "delay_ms"])?;
+        let path = p.str("path")?.filter(|x| x.starts_with('/')).ok_or_else(|| ApiError::invalid("path", "path must start with /."))?;
+        let delay_ms = p.str("delay_ms")?.map(|d| d.parse::<u64>()).transpose().map_err(|_| ApiError::invalid("delay_ms", "delay_ms must be an integer."))?;
+        let kind = super::faults::FaultKind::parse(p.str("kind")?.as_deref().unwrap_or(""), delay_ms).ok_or_else(|| {
+            ApiError::invalid("kind", "kind must be one of server_error, rate_limit, rate_limit_retry, delay, drop.")
+        })?;
+        let count = p
+            .str("count")?
+            .unwrap_or_else(|| "1".into())
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| ApiError::invalid("count", "count must be an integer from 1 to 1000."))?;
+        api.sandbox.faults.add(super::faults::Fault { path_prefix: path.clone(), remaining: count, kind });
+        Ok(json!({ "path": path, "count": count, "kind": format!("{kind:?}") }))
     })
 }
 

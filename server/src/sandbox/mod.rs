@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod connect;
 pub mod data;
 pub mod error;
+pub mod faults;
 pub mod form;
 pub mod refresh;
 pub mod store;
@@ -28,7 +29,8 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// [`MAX_BODY`] gets a Stripe-shaped 413.
 pub fn router(sandbox: Arc<Sandbox>) -> Router {
     api::router(sandbox.clone())
-        .merge(connect::router(sandbox))
+        .merge(connect::router(sandbox.clone()))
+        .layer(axum::middleware::from_fn_with_state(sandbox, faults::inject))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
         .layer(axum::middleware::map_response(stripe_shaped))

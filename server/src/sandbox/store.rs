@@ -305,6 +305,7 @@ impl Default for Timing {
 pub struct Sandbox {
     state: Mutex<State>,
     pub timing: Timing,
+    pub faults: super::faults::Faults,
 }
 
 impl Session {
@@ -377,6 +378,7 @@ impl Sandbox {
 
     pub fn reset(&self) {
         *self.state.lock().unwrap_or_else(|e| e.into_inner()) = State::default();
+        self.faults.clear();
     }
 
     pub fn idempotent_lookup(&self, key: &str, idem: &str) -> Option<StoredResponse> {
