@@ -259,3 +259,92 @@ async fn the_stripe_js_stand_in_is_served() {
     assert_eq!(s, StatusCode::OK);
     assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/javascript"));
 }
+
+async fn complete_at(app: &axum::Router, secret: &str, institution: &str, accounts: &[&str], flow: &str) -> (StatusCode, serde_json::Value) {
+    let body = json!({
+        "client_secret": secret,
+        "publishable_key": "pk_test_x",
+        "institution": institution,
+        "accounts": accounts,
+        "flow": flow,
+    });
+    let (s, _, v) = send(app, json_post("/connect/api/complete", body)).await;
+    (s, v)
+}
+
+#[tokio::test]
+async fn bank_account_tokens_for_one_ach_account() {
+    let app = sandbox();
+    let (_, s) = customer_and_session(&app, KEY, "").await;
+    let secret = s["client_secret"].as_str().unwrap();
+    let (st, v) = complete_at(&app, secret, "test_institution", &["success", "savings"], "token").await;
+    assert_eq!((st, v["error"]["param"].as_str()), (StatusCode::BAD_REQUEST, Some("accounts")), "one account only");
+    let (st, v) = complete_at(&app, secret, "test_institution", &["success"], "token").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let token = &v["token"];
+    assert!(token["id"].as_str().unwrap().starts_with("btok_"));
+    assert_eq!(token["type"], "bank_account");
+    assert_eq!(token["bank_account"]["last4"], "6789");
+    assert_eq!(token["bank_account"]["routing_number"], "110000000");
+    assert_eq!(token["bank_account"]["account_holder_name"], "Jenny Rosen");
+    assert_eq!(v["financialConnectionsSession"]["accounts"].as_array().unwrap().len(), 1);
+    let (st, _, got) = send(&app, get(&format!("/v1/tokens/{}", token["id"].as_str().unwrap()), KEY)).await;
+    assert_eq!((st, &got["id"]), (StatusCode::OK, &token["id"]));
+    assert_eq!(send(&app, get("/v1/tokens/btok_nope", KEY)).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn invalid_payment_accounts_cannot_make_tokens() {
+    let app = sandbox();
+    let (_, s) = customer_and_session(&app, KEY, "").await;
+    let secret = s["client_secret"].as_str().unwrap();
+    let (st, v) = complete_at(&app, secret, "invalid_payment_accounts", &["no_ach_checking"], "token").await;
+    assert_eq!((st, v["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("account_not_supported")));
+    // Linked as data accounts, they lack us_bank_account.
+    let (st, v) = complete_at(&app, secret, "invalid_payment_accounts", &["no_ach_checking"], "accounts").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["financialConnectionsSession"]["accounts"][0]["supported_payment_method_types"], json!(["link"]));
+}
+
+#[tokio::test]
+async fn down_banks_end_the_flow_with_their_code() {
+    let app = sandbox();
+    for (inst, code) in [
+        ("down_bank_scheduled", "institution_down_scheduled"),
+        ("down_bank_unscheduled", "institution_down_unscheduled"),
+        ("down_bank_error", "institution_error"),
+    ] {
+        let (_, s) = customer_and_session(&app, KEY, "").await;
+        let secret = s["client_secret"].as_str().unwrap();
+        let body = json!({"client_secret": secret, "publishable_key": "pk_test_x", "institution": inst});
+        let (st, _, v) = send(&app, json_post("/connect/api/fail", body)).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST);
+        assert_eq!(v["error"]["code"], code);
+        let (st, v) = complete_modal(&app, secret, &["success"]).await;
+        assert_eq!((st, v["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("session_already_used")));
+    }
+    let (_, s) = customer_and_session(&app, KEY, "").await;
+    let body = json!({"client_secret": s["client_secret"], "publishable_key": "pk_test_x", "institution": "test_institution"});
+    let (st, _, _) = send(&app, json_post("/connect/api/fail", body)).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "a working bank cannot be failed");
+    let (st, _) = complete_modal(&app, s["client_secret"].as_str().unwrap(), &["success"]).await;
+    assert_eq!(st, StatusCode::OK, "and the session is still usable");
+}
+
+#[tokio::test]
+async fn the_modal_lists_every_test_institution_and_honours_filters() {
+    let app = sandbox();
+    let (_, s) = customer_and_session(&app, KEY, "&filters[account_subcategories][]=savings").await;
+    let (_, _, info) = send(&app, json_post("/connect/api/session", json!({"client_secret": s["client_secret"], "publishable_key": "pk_test_x"}))).await;
+    let names: Vec<&str> = info["institutions"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    for n in ["Test Institution", "Test OAuth Institution", "Ownership Accounts", "Invalid Payment Accounts", "Down Bank (Scheduled)"] {
+        assert!(names.contains(&n), "{n} in {names:?}");
+    }
+    let test = &info["institutions"][0]["accounts"];
+    let subcats: Vec<&str> = test.as_array().unwrap().iter().map(|a| a["subcategory"].as_str().unwrap()).collect();
+    assert_eq!(subcats, ["savings"], "filters shape what is offered");
+    assert_eq!(info["institutions"][1]["oauth"], true);
+    assert_eq!(info["institutions"][4]["down"]["code"], "institution_down_scheduled");
+    let (st, v) = complete_modal(&app, s["client_secret"].as_str().unwrap(), &["success"]).await;
+    assert_eq!((st, v["error"]["param"].as_str()), (StatusCode::BAD_REQUEST, Some("accounts")), "filtered-out accounts cannot be linked");
+}

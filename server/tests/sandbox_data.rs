@@ -222,3 +222,25 @@ async fn the_control_surface_can_fail_the_next_refresh_and_reset() {
     let (s, _, _) = send(&app, post("/_sandbox/reset", "nope", "")).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "the control surface needs a key too");
 }
+
+#[tokio::test]
+async fn ownership_accounts_report_matching_differing_and_missing_owners() {
+    let app = fast_sandbox();
+    let (_, s) = customer_and_session(&app, KEY, ALL).await;
+    let body = json!({
+        "client_secret": s["client_secret"], "publishable_key": "pk_test_x",
+        "institution": "ownership_accounts", "accounts": ["owner_matches", "owner_differs", "owner_missing"],
+    });
+    let (st, _, v) = send(&app, json_post("/connect/api/complete", body)).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let mut names = Vec::new();
+    for a in v["financialConnectionsSession"]["accounts"].as_array().unwrap() {
+        let id = a["id"].as_str().unwrap();
+        refresh(&app, id, "ownership").await;
+        let a = settled(&app, KEY, id, "ownership_refresh").await;
+        let o = a["ownership"].as_str().unwrap();
+        let (_, _, owners) = send(&app, get(&format!("/v1/financial_connections/accounts/{id}/owners?ownership={o}"), KEY)).await;
+        names.push(owners["data"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>());
+    }
+    assert_eq!(names, vec![vec!["Jenny Rosen".to_owned()], vec!["Jane Smith".to_owned()], vec![]]);
+}

@@ -45,6 +45,7 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/v1/financial_connections/accounts/{id}/owners", get(list_owners))
         .route("/v1/financial_connections/transactions", get(list_transactions))
         .route("/v1/financial_connections/transactions/{id}", get(retrieve_transaction))
+        .route("/v1/tokens/{id}", get(retrieve_token))
         .route("/v1/events", get(list_events))
         .route("/v1/events/{id}", get(retrieve_event))
         // Sandbox-only control surface, outside Stripe's /v1 namespace.
@@ -785,6 +786,10 @@ async fn retrieve_transaction(State(api): State<Shared>, key: SecretKey, Path(id
                 .ok_or_else(|| ApiError::not_found("financial_connections.transaction", &id, "id"))
         })
     })
+}
+
+async fn retrieve_token(State(api): State<Shared>, key: SecretKey, Path(id): Path<String>) -> Response {
+    reply(|| api.sandbox.with_space(&key.0, |s| s.tokens.get(&id).cloned().ok_or_else(|| ApiError::not_found("token", &id, "token"))))
 }
 
 async fn list_events(State(api): State<Shared>, key: SecretKey, RawQuery(query): RawQuery) -> Response {

@@ -6,7 +6,8 @@
 use super::catalog::INSTITUTIONS;
 use super::error::ApiError;
 use super::refresh;
-use super::store::{cancel_session, complete_session, resolve_choice, Feature, ModalError, Sandbox};
+use super::catalog;
+use super::store::{bank_token, cancel_session, complete_session, resolve_choice, Feature, ModalError, Sandbox, SessionState};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +21,10 @@ const STRIPE_JS: &str = include_str!("assets/stripe.js");
 const MODAL_HTML: &str = include_str!("assets/modal.html");
 const MODAL_JS: &str = include_str!("assets/modal.js");
 const MODAL_CSS: &str = include_str!("assets/modal.css");
+const OAUTH_HTML: &str = include_str!("assets/oauth.html");
+
+/// The routing number the sandbox's bank tokens carry (Stripe's test one).
+pub const TEST_ROUTING_NUMBER: &str = "110000000";
 
 pub fn router(sandbox: Arc<Sandbox>) -> Router {
     Router::new()
@@ -28,6 +33,8 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/connect/modal", get(|| asset("text/html; charset=utf-8", MODAL_HTML)))
         .route("/connect/modal.js", get(|| asset("application/javascript; charset=utf-8", MODAL_JS)))
         .route("/connect/modal.css", get(|| asset("text/css; charset=utf-8", MODAL_CSS)))
+        .route("/connect/oauth", get(|| asset("text/html; charset=utf-8", OAUTH_HTML)))
+        .route("/connect/api/fail", post(fail))
         .route("/connect/api/session", post(session))
         .route("/connect/api/complete", post(complete))
         .route("/connect/api/cancel", post(cancel))
@@ -46,6 +53,9 @@ struct ModalRequest {
     institution: String,
     #[serde(default)]
     accounts: Vec<String>,
+    /// `accounts` (collectFinancialConnectionsAccounts) or `token` (collectBankAccountToken).
+    #[serde(default)]
+    flow: String,
 }
 
 fn modal_error(e: ModalError) -> ApiError {
@@ -93,10 +103,17 @@ async fn session(State(sb): State<Arc<Sandbox>>, Json(req): Json<ModalRequest>) 
                                 "subcategory_label": t.subcategory.label(),
                                 "last4": t.last4,
                                 "preselected": t.preselected,
+                                "ach": t.ach,
                             })
                         })
                         .collect();
-                    json!({ "id": i.id, "name": i.name, "accounts": accounts })
+                    json!({
+                        "id": i.id,
+                        "name": i.name,
+                        "accounts": accounts,
+                        "oauth": i.oauth,
+                        "down": i.down.map(|(code, message)| json!({ "code": code, "message": message })),
+                    })
                 })
                 .collect();
             json!({
@@ -115,7 +132,23 @@ async fn complete(State(sb): State<Arc<Sandbox>>, Json(req): Json<ModalRequest>)
             if chosen.is_empty() {
                 return Err(ApiError::invalid("accounts", "Select at least one account."));
             }
-            let result = complete_session(s, space, inst, &chosen);
+            let token_flow = req.flow == "token";
+            if token_flow {
+                if chosen.len() != 1 {
+                    return Err(ApiError::invalid("accounts", "Select exactly one account to receive payouts."));
+                }
+                if !chosen[0].ach || !s.permissions.iter().any(|p| p == "payment_method") {
+                    return Err(ApiError {
+                        code: Some("account_not_supported"),
+                        ..ApiError::invalid("accounts", "This account cannot be used for bank payments (no us_bank_account support).")
+                    });
+                }
+            }
+            let mut result = json!({ "financialConnectionsSession": complete_session(s, space, inst, &chosen) });
+            if token_flow {
+                let linked = s.linked.last().cloned().unwrap_or_default();
+                result["token"] = bank_token(space, &linked, TEST_ROUTING_NUMBER).unwrap_or_default();
+            }
             // `prefetch[]` starts refreshes at link time.
             let mut started = Vec::new();
             for feature in s.prefetch.iter().filter_map(|p| Feature::from_prefetch(p)) {
@@ -125,7 +158,7 @@ async fn complete(State(sb): State<Arc<Sandbox>>, Json(req): Json<ModalRequest>)
                     }
                 }
             }
-            Ok((key.to_owned(), started, json!({ "financialConnectionsSession": result })))
+            Ok((key.to_owned(), started, result))
         })
         .map_err(modal_error)?
     });
@@ -142,4 +175,17 @@ async fn cancel(State(sb): State<Arc<Sandbox>>, Json(req): Json<ModalRequest>) -
         sb.with_open_session(&req.client_secret, |_, s, _| json!({ "financialConnectionsSession": cancel_session(s) }))
             .map_err(modal_error)
     }))
+}
+
+/// The user picked an institution that is down and gave up: the flow ends
+/// with that institution's error code, and the client secret is spent.
+async fn fail(State(sb): State<Arc<Sandbox>>, Json(req): Json<ModalRequest>) -> Response {
+    let result = check_key(&req).and_then(|_| {
+        let (code, message) = catalog::institution(&req.institution)
+            .and_then(|i| i.down)
+            .ok_or_else(|| ApiError::invalid("institution", "That institution is not down."))?;
+        sb.with_open_session(&req.client_secret, |_, s, _| s.state = SessionState::Used).map_err(modal_error)?;
+        Err::<Value, _>(ApiError { code: Some(code), kind: "api_error", ..ApiError::invalid("institution", message) })
+    });
+    reply(result)
 }

@@ -3,6 +3,7 @@
 //! responses. All in memory; `reset` empties it.
 
 use super::catalog::{self, AccountTemplate, Institution};
+use super::data;
 use super::error::ApiError;
 use app::model::{AccountCategory, AccountStatus, AccountSubcategory};
 use rand::distributions::Alphanumeric;
@@ -229,6 +230,8 @@ pub struct Space {
     pub events: Vec<Value>,
     /// Control surface: this many next refreshes fail.
     pub fail_next_refreshes: u32,
+    /// Bank account tokens made by `collectBankAccountToken`.
+    pub tokens: HashMap<String, Value>,
 }
 
 impl Space {
@@ -477,6 +480,37 @@ pub fn complete_session(
         "permissions": session.permissions,
         "filters": { "countries": session.countries },
     })
+}
+
+/// The `btok_…` a `collectBankAccountToken` flow makes for its one account.
+pub fn bank_token(space: &mut Space, account_id: &str, routing_number: &str) -> Option<Value> {
+    let a = space.account(account_id)?;
+    let holder = data::owners(a.template).first().map(|o| o.name);
+    let token = json!({
+        "id": new_id("btok_"),
+        "object": "token",
+        "client_ip": null,
+        "created": now(),
+        "livemode": false,
+        "type": "bank_account",
+        "used": false,
+        "bank_account": {
+            "id": new_id("ba_"),
+            "object": "bank_account",
+            "account_holder_name": holder,
+            "account_holder_type": "individual",
+            "account_type": a.subcategory,
+            "bank_name": a.institution_name.to_uppercase(),
+            "country": "US",
+            "currency": "usd",
+            "fingerprint": data::Seeded::new(&a.id).id("")[..16].to_owned(),
+            "last4": a.last4,
+            "routing_number": routing_number,
+            "status": "new",
+        },
+    });
+    space.tokens.insert(token["id"].as_str().unwrap_or_default().to_owned(), token.clone());
+    Some(token)
 }
 
 /// Marks the session used with nothing linked: the web's "cancel".

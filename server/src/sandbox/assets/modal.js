@@ -92,51 +92,110 @@
       }).map(function (inst) {
         return el("li", {}, [el("button", {
           class: "inst", type: "button", "data-testid": "institution", "data-institution": inst.id,
-          onclick: function () { pickAccounts(inst); },
+          onclick: function () { openInstitution(inst); },
         }, [el("span", { class: "logo", text: inst.name.charAt(0) }), el("span", { text: inst.name })])]);
       }));
-      if (!list.children.length) list.appendChild(el("li", { text: "No institution matches." }));
+      if (!list.children.length) list.appendChild(el("li", { "data-testid": "no-institution", text: "No institution matches." }));
     }
     var search = el("input", { class: "search", type: "search", placeholder: "Search", "aria-label": "Search institutions",
-      oninput: function (e) { render(e.target.value); } });
+      "data-testid": "institution-search", oninput: function (e) { render(e.target.value); } });
     render("");
     show([el("h1", { id: "title", text: "Select your bank" }), search, list], ".inst");
   }
 
+  function openInstitution(inst) {
+    if (inst.down) return institutionDown(inst);
+    if (inst.oauth) return oauthLogin(inst);
+    pickAccounts(inst);
+  }
+
+  function institutionDown(inst) {
+    show([
+      el("h1", { id: "title", text: inst.name + " is unavailable" }),
+      el("p", { class: "error", "data-testid": "institution-down", text: inst.down.message }),
+      el("div", { class: "actions" }, [
+        el("button", { class: "primary", type: "button", text: "Choose another bank", onclick: pickInstitution }),
+        el("button", { class: "secondary", type: "button", "data-testid": "give-up", text: "Close",
+          onclick: function () {
+            call("fail", { institution: inst.id }).then(function (r) { fail(r.body.error); },
+              function () { fail({ type: "api_connection_error", message: "The sandbox could not be reached." }); });
+          } }),
+      ]),
+    ]);
+  }
+
+  // OAuth banks sign in in a popup window; the popup reports back by postMessage.
+  function oauthLogin(inst) {
+    var popup = null;
+    function onPopupMessage(ev) {
+      if (ev.origin !== location.origin || ev.source !== popup) return;
+      if (!ev.data || ev.data.type !== "sandbox:oauth") return;
+      window.removeEventListener("message", onPopupMessage);
+      if (ev.data.approved) pickAccounts(inst);
+      else pickInstitution();
+    }
+    function launch() {
+      popup = window.open(new URL("oauth", location.href).href, "stripe-sandbox-oauth", "popup,width=480,height=640");
+      if (!popup) {
+        status.textContent = "Your browser blocked the sign-in window. Allow popups, then try again.";
+        return;
+      }
+      window.addEventListener("message", onPopupMessage);
+    }
+    var status = el("p", { "data-testid": "oauth-waiting", text: "Continue in the window that opened to sign in to " + inst.name + "." });
+    show([
+      el("h1", { id: "title", text: "Sign in to " + inst.name }),
+      status,
+      el("div", { class: "actions" }, [
+        el("button", { class: "primary", type: "button", text: "Reopen sign-in window", onclick: launch }),
+        el("button", { class: "secondary", type: "button", text: "Back", onclick: pickInstitution }),
+      ]),
+    ]);
+    launch();
+  }
+
   function pickAccounts(inst) {
+    var single = ctx.flow === "token"; // collectBankAccountToken: one account, ACH only
+    var limit = data.session.limit || 100;
     var boxes = [];
+    var note = el("p", { class: "error", "data-testid": "limit-note" });
     var submit = el("button", { class: "primary", type: "button", "data-testid": "link-accounts", text: "Link accounts" });
     function update() {
       var n = boxes.filter(function (b) { return b.checked; }).length;
-      submit.disabled = n === 0;
+      submit.disabled = n === 0 || n > limit;
+      note.textContent = n > limit ? "You can link at most " + limit + (limit === 1 ? " account." : " accounts.") : "";
       submit.textContent = n === 1 ? "Link account" : "Link " + n + " accounts";
     }
     var items = inst.accounts.map(function (a) {
-      var box = el("input", { type: "checkbox", value: a.key, "data-testid": "account-" + a.key, onchange: update });
-      box.checked = !!a.preselected;
+      var unusable = single && !a.ach;
+      var box = el("input", { type: single ? "radio" : "checkbox", name: "account", value: a.key,
+        "data-testid": "account-" + a.key, onchange: update });
+      box.checked = !!a.preselected && !unusable;
+      box.disabled = unusable;
       boxes.push(box);
       return el("li", {}, [el("label", { class: "acct" }, [
         box,
         el("span", { text: a.display_name }),
-        el("span", { class: "meta", text: a.subcategory_label + " ••••" + a.last4 }),
+        el("span", { class: "meta", text: unusable ? "Not supported for payouts" : a.subcategory_label + " ••••" + a.last4 }),
       ])]);
     });
     submit.addEventListener("click", function () {
       submit.disabled = true;
       var keys = boxes.filter(function (b) { return b.checked; }).map(function (b) { return b.value; });
-      call("complete", { institution: inst.id, accounts: keys }).then(function (r) {
+      call("complete", { institution: inst.id, accounts: keys, flow: ctx.flow }).then(function (r) {
         if (!r.ok) return showError(r.body.error);
         success(r.body);
       }, function () { showError({ type: "api_connection_error", message: "The sandbox could not be reached." }); });
     });
     update();
     show([
-      el("h1", { id: "title", text: "Select accounts" }),
+      el("h1", { id: "title", text: single ? "Select an account for payouts" : "Select accounts" }),
       el("p", { text: inst.name }),
       el("ul", { class: "plain" }, items),
+      note,
       el("div", { class: "actions" }, [submit,
         el("button", { class: "secondary", type: "button", text: "Back", onclick: pickInstitution })]),
-    ], "input");
+    ], "input:not(:disabled)");
   }
 
   function showError(error) {
