@@ -8,6 +8,7 @@
 //! - [`session`]: the browser-session cookie → `UserId` (the login seam).
 //! - [`sandbox`]: the offline Stripe stand-in.
 //! - [`web`]: HTTP hardening shared by every route.
+//! - [`webhooks`]: Stripe-Signature signing and verification.
 
 pub mod config;
 pub mod sandbox;
@@ -16,6 +17,7 @@ pub mod session;
 pub mod storage;
 pub mod stripe;
 pub mod web;
+pub mod webhooks;
 
 use app::model::{ClientConfig, Mode};
 use app::service::SharedService;

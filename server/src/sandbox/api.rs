@@ -46,6 +46,9 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/v1/financial_connections/transactions", get(list_transactions))
         .route("/v1/financial_connections/transactions/{id}", get(retrieve_transaction))
         .route("/v1/tokens/{id}", get(retrieve_token))
+        .route("/v1/webhook_endpoints", post(create_webhook_endpoint).get(list_webhook_endpoints))
+        .route("/v1/webhook_endpoints/{id}", get(retrieve_webhook_endpoint).delete(delete_webhook_endpoint))
+        .route("/_sandbox/webhook_deliveries", get(control_deliveries))
         .route("/v1/events", get(list_events))
         .route("/v1/events/{id}", get(retrieve_event))
         // Sandbox-only control surface, outside Stripe's /v1 namespace.
@@ -790,6 +793,73 @@ async fn retrieve_transaction(State(api): State<Shared>, key: SecretKey, Path(id
 
 async fn retrieve_token(State(api): State<Shared>, key: SecretKey, Path(id): Path<String>) -> Response {
     reply(|| api.sandbox.with_space(&key.0, |s| s.tokens.get(&id).cloned().ok_or_else(|| ApiError::not_found("token", &id, "token"))))
+}
+
+async fn create_webhook_endpoint(State(api): State<Shared>, key: SecretKey, headers: HeaderMap, body: Bytes) -> Response {
+    idempotent(&api, &key, &headers, "/v1/webhook_endpoints", &body, || {
+        let p = Params::parse(&body)?;
+        p.only(&["url", "enabled_events", "description", "api_version", "metadata", "expand"])?;
+        let url = p.str("url")?.ok_or_else(|| ApiError::missing("url"))?;
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 2048 {
+            return Err(ApiError::invalid("url", "url must be an http(s) URL."));
+        }
+        let events = list_at(p.0.get("enabled_events"), "enabled_events", &[])?;
+        if events.is_empty() {
+            return Err(ApiError::missing("enabled_events"));
+        }
+        let endpoint = super::webhooks::Endpoint::new(url, events);
+        api.sandbox.with_space(&key.0, |s| s.webhook_endpoints.push(endpoint.clone()));
+        ok(json!(endpoint))
+    })
+}
+
+async fn list_webhook_endpoints(State(api): State<Shared>, key: SecretKey, RawQuery(query): RawQuery) -> Response {
+    reply(|| {
+        let q = Params::parse(query.unwrap_or_default().as_bytes())?;
+        q.only(&["limit", "starting_after", "ending_before"])?;
+        api.sandbox.with_space(&key.0, |s| {
+            // The secret is shown only when an endpoint is created.
+            let items: Vec<Value> = s.webhook_endpoints.iter().rev().map(|e| without_secret(json!(e))).collect();
+            paginate(items.iter().collect(), |e| e["id"].as_str().unwrap_or_default(), &q, "/v1/webhook_endpoints")
+        })
+    })
+}
+
+fn without_secret(mut v: Value) -> Value {
+    if let Some(m) = v.as_object_mut() {
+        m.remove("secret");
+    }
+    v
+}
+
+async fn retrieve_webhook_endpoint(State(api): State<Shared>, key: SecretKey, Path(id): Path<String>) -> Response {
+    reply(|| {
+        api.sandbox.with_space(&key.0, |s| {
+            s.webhook_endpoints
+                .iter()
+                .find(|e| e.id == id)
+                .map(|e| without_secret(json!(e)))
+                .ok_or_else(|| ApiError::not_found("webhook_endpoint", &id, "id"))
+        })
+    })
+}
+
+async fn delete_webhook_endpoint(State(api): State<Shared>, key: SecretKey, Path(id): Path<String>) -> Response {
+    reply(|| {
+        api.sandbox.with_space(&key.0, |s| {
+            let before = s.webhook_endpoints.len();
+            s.webhook_endpoints.retain(|e| e.id != id);
+            if s.webhook_endpoints.len() == before {
+                return Err(ApiError::not_found("webhook_endpoint", &id, "id"));
+            }
+            Ok(json!({ "id": id, "object": "webhook_endpoint", "deleted": true }))
+        })
+    })
+}
+
+/// Every delivery attempt's outcome, for tests and debugging.
+async fn control_deliveries(State(api): State<Shared>, _key: SecretKey) -> Response {
+    Json(json!({ "object": "list", "data": api.sandbox.deliveries.all() })).into_response()
 }
 
 async fn list_events(State(api): State<Shared>, key: SecretKey, RawQuery(query): RawQuery) -> Response {

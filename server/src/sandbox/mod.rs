@@ -12,6 +12,7 @@ pub mod faults;
 pub mod form;
 pub mod refresh;
 pub mod store;
+pub mod webhooks;
 
 pub use store::Sandbox;
 

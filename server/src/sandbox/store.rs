@@ -232,6 +232,9 @@ pub struct Space {
     pub fail_next_refreshes: u32,
     /// Bank account tokens made by `collectBankAccountToken`.
     pub tokens: HashMap<String, Value>,
+    pub webhook_endpoints: Vec<super::webhooks::Endpoint>,
+    /// Events emitted but not yet handed to webhook delivery.
+    outbox: Vec<Value>,
 }
 
 impl Space {
@@ -258,6 +261,7 @@ impl Space {
             "type": kind,
         });
         self.events.push(event.clone());
+        self.outbox.push(event.clone());
         Some(event)
     }
 }
@@ -309,6 +313,9 @@ pub struct Sandbox {
     state: Mutex<State>,
     pub timing: Timing,
     pub faults: super::faults::Faults,
+    pub webhook_policy: super::webhooks::RetryPolicy,
+    pub deliveries: std::sync::Arc<super::webhooks::Deliveries>,
+    http: reqwest::Client,
 }
 
 impl Session {
@@ -367,10 +374,28 @@ impl Sandbox {
         Sandbox { timing, ..Self::default() }
     }
 
-    /// Runs `f` on the space of `key`, creating it on first use.
+    pub fn with_webhook_policy(mut self, policy: super::webhooks::RetryPolicy) -> Self {
+        self.webhook_policy = policy;
+        self
+    }
+
+    /// Runs `f` on the space of `key`, creating it on first use, then sends
+    /// the events it emitted to the space's webhook endpoints.
     pub fn with_space<R>(&self, key: &str, f: impl FnOnce(&mut Space) -> R) -> R {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        f(st.spaces.entry(key.to_owned()).or_default())
+        let space = st.spaces.entry(key.to_owned()).or_default();
+        let result = f(space);
+        self.flush(space);
+        result
+    }
+
+    fn flush(&self, space: &mut Space) {
+        for event in std::mem::take(&mut space.outbox) {
+            let kind = event["type"].as_str().unwrap_or_default();
+            for endpoint in space.webhook_endpoints.iter().filter(|e| e.wants(kind)) {
+                super::webhooks::deliver(self.http.clone(), self.deliveries.clone(), self.webhook_policy, endpoint, &event);
+            }
+        }
     }
 
     /// Customers across all keys (tests use it to count what was created).
@@ -382,6 +407,7 @@ impl Sandbox {
     pub fn reset(&self) {
         *self.state.lock().unwrap_or_else(|e| e.into_inner()) = State::default();
         self.faults.clear();
+        self.deliveries.clear();
     }
 
     pub fn idempotent_lookup(&self, key: &str, idem: &str) -> Option<StoredResponse> {
@@ -422,6 +448,7 @@ impl Sandbox {
             Ok(f(&key, &mut session, space))
         };
         space.sessions.insert(sid, session);
+        self.flush(space);
         result
     }
 }

@@ -99,3 +99,36 @@ pub async fn settled(app: &Router, key: &str, id: &str, field: &str) -> Value {
     }
     panic!("{field} of {id} stayed pending");
 }
+
+/// A webhook receiver on a real port: records (signature header, body) and
+/// answers 500 to the first `fail_first` deliveries.
+pub struct Receiver {
+    pub url: String,
+    pub received: Arc<std::sync::Mutex<Vec<(String, String)>>>,
+}
+
+pub async fn receiver(fail_first: usize) -> Receiver {
+    use axum::routing::post;
+    let received: Arc<std::sync::Mutex<Vec<(String, String)>>> = Arc::default();
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let r = received.clone();
+    let app = Router::new().route(
+        "/hook",
+        post(move |headers: axum::http::HeaderMap, body: String| {
+            let (r, calls) = (r.clone(), calls.clone());
+            async move {
+                let sig = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                r.lock().unwrap().push((sig, body));
+                if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < fail_first {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Receiver { url, received }
+}
