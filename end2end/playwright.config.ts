@@ -5,6 +5,8 @@ import { existsSync } from "node:fs";
 // mode on its own port, so it never touches real Stripe or a dev server.
 const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
+// The standalone sandbox (`server sandbox`), for the official-library test.
+export const sandboxPort = Number(process.env.E2E_SANDBOX_PORT ?? 12112);
 
 // No browser downloads here: use the system Chromium when there is one.
 const executablePath =
@@ -36,7 +38,7 @@ export default defineConfig({
     },
   },
   projects: [{ name: "chromium", use: { ...devices["Desktop Chrome"] } }],
-  webServer: {
+  webServer: [{
     command: "./target/debug/server",
     cwd: "..",
     url: `${baseURL}/healthz`,
@@ -54,6 +56,14 @@ export default defineConfig({
       STRIPE_API_BASE: "",
       STRIPE_JS_URL: "",
       RUST_LOG: "warn",
+      SANDBOX_REFRESH_DELAY_MS: "300",
     },
-  },
+  }, {
+    command: `./target/debug/server sandbox --addr 127.0.0.1:${sandboxPort}`,
+    cwd: "..",
+    url: `http://127.0.0.1:${sandboxPort}/js/stripe.js`,
+    reuseExistingServer: !process.env.CI,
+    timeout: 120_000,
+    env: { RUST_LOG: "warn", SANDBOX_REFRESH_DELAY_MS: "300" },
+  }],
 });

@@ -120,3 +120,26 @@ test.describe("on a phone", () => {
     await expect(page.getByTestId("stripe-sandbox-modal")).toHaveCount(0);
   });
 });
+
+test("Ownership Accounts and Invalid Payment Accounts link like any bank", async ({ page }) => {
+  await openLinkPage(page);
+  await toInstitutions(page);
+  let m = modal(page);
+  await m.getByTestId("institution-search").fill("ownership");
+  await m.locator('[data-institution="ownership_accounts"]').click();
+  await expect(m.getByTestId("account-owner_matches")).toBeChecked();
+  await m.getByTestId("account-owner_differs").check();
+  await m.getByTestId("account-owner_missing").check();
+  await m.getByTestId("link-accounts").click();
+  await m.getByTestId("done").click();
+  await expect(page.getByTestId("status-linked")).toHaveText("Linked 3 accounts.");
+
+  await toInstitutions(page);
+  m = modal(page);
+  await m.locator('[data-institution="invalid_payment_accounts"]').click();
+  await m.getByTestId("link-accounts").click();
+  await m.getByTestId("done").click();
+  await expect(page.getByTestId("status-linked")).toHaveText("Linked 1 account.");
+  await expect(page.getByTestId("account-list")).toContainText("Checking (no ACH)");
+  await expect(page.getByTestId("account")).toHaveCount(4);
+});
