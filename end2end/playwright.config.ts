@@ -55,6 +55,7 @@ export default defineConfig({
       STRIPE_PUBLISHABLE_KEY: "",
       STRIPE_API_BASE: "",
       STRIPE_JS_URL: "",
+      DATABASE_URL: "sqlite://target/e2e.db",
       RUST_LOG: "warn",
       SANDBOX_REFRESH_DELAY_MS: "300",
     },

@@ -7,6 +7,8 @@ use std::fmt;
 
 pub const DEFAULT_API_BASE: &str = "https://api.stripe.com";
 pub const DEFAULT_STRIPE_JS_URL: &str = "https://js.stripe.com/v3/";
+/// The embedded default database, next to where the server runs.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://fc_app.db";
 
 /// Which Stripe the server talks to.
 #[derive(Clone, Debug)]
@@ -42,6 +44,8 @@ pub struct Config {
     /// `None` means: Stripe's in Stripe mode, this server's `/sandbox` in sandbox mode.
     pub api_base: Option<String>,
     pub stripe_js_url: Option<String>,
+    /// `DATABASE_URL`; SQLite (`sqlite://path.db`) is what this build speaks.
+    pub database_url: String,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -64,6 +68,8 @@ pub enum ConfigError {
     MalformedWebhookSecret,
     #[error("{0} must be an http(s) URL.")]
     BadUrl(&'static str),
+    #[error("DATABASE_URL must be a SQLite URL like sqlite://fc_app.db (PostgreSQL is not supported by this build yet).")]
+    UnsupportedDatabase,
 }
 
 fn is_live(key: &str) -> bool {
@@ -137,7 +143,11 @@ impl Config {
         };
         let api_base = url("STRIPE_API_BASE")?.map(|u| u.trim_end_matches('/').to_owned());
         let stripe_js_url = url("STRIPE_JS_URL")?;
-        Ok(Config { mode, webhook_secrets, api_base, stripe_js_url })
+        let database_url = nonempty(get("DATABASE_URL")).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if !database_url.starts_with("sqlite:") {
+            return Err(ConfigError::UnsupportedDatabase);
+        }
+        Ok(Config { mode, webhook_secrets, api_base, stripe_js_url, database_url })
     }
 
     pub fn is_sandbox(&self) -> bool {
@@ -197,6 +207,7 @@ mod tests {
             (&[("STRIPE_SECRET_KEY", "sk_live_1"), ("STRIPE_PUBLISHABLE_KEY", "pk_live_1")], LiveNotAllowed),
             (&[("STRIPE_WEBHOOK_SECRET", "secret")], MalformedWebhookSecret),
             (&[("STRIPE_API_BASE", "ftp://x")], BadUrl("STRIPE_API_BASE")),
+            (&[("DATABASE_URL", "postgres://db/app")], UnsupportedDatabase),
         ];
         for (env, want) in cases {
             assert_eq!(parse(env).unwrap_err(), *want, "{env:?}");

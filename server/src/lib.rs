@@ -75,8 +75,9 @@ fn sandbox_secret_key() -> SecretString {
 }
 
 /// Builds the app for a server listening on `addr` (the embedded sandbox is
-/// reached over HTTP at that address, exactly as real Stripe would be).
-pub fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketAddr) -> Result<Built, String> {
+/// reached over HTTP at that address, exactly as real Stripe would be):
+/// opens and migrates the database, then assembles the router.
+pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketAddr) -> Result<Built, String> {
     let (mode, secret, publishable, default_base, default_js, sandbox) = match &config.mode {
         StripeMode::Sandbox => {
             let host = if addr.ip().is_unspecified() {
@@ -118,7 +119,11 @@ pub fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketAddr) -
         stripe_js_url: config.stripe_js_url.clone().unwrap_or(default_js),
     };
     let stripe = stripe::StripeClient::new(&base, secret, stripe::ClientOptions::default()).map_err(|e| e.to_string())?;
-    let storage = Arc::new(storage::Storage::new());
+    let storage = Arc::new(
+        storage::Storage::open(&config.database_url)
+            .await
+            .map_err(|e| format!("database {}: {e}", config.database_url))?,
+    );
     let service: SharedService = Arc::new(service::StripeService::new(stripe, storage, client));
 
     let state = AppState { leptos_options: leptos_options.clone(), service: service.clone() };

@@ -51,7 +51,7 @@ async fn run_app() -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", options.site_addr))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("{}", config.describe());
-    let built = server::build(&config, options, addr)?;
+    let built = server::build(&config, options, addr).await?;
     if built.sandbox.is_some() {
         tracing::info!("sandbox API and Stripe.js stand-in at http://{addr}{}", server::SANDBOX_PATH);
     }

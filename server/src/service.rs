@@ -32,14 +32,14 @@ impl StripeService {
     async fn customer_for(&self, user: &UserId, details: &CustomerDetails) -> Result<CustomerId, AppError> {
         let lock = self.storage.customer_lock(user);
         let _held = lock.lock().await;
-        let record = self.storage.user(user);
+        let record = self.storage.user(user).await?;
         if let Some(id) = record.customer {
             let given = details.name.is_some() || details.email.is_some();
             if given && record.details != *details {
                 // Blank means "not given": only what was typed is changed.
                 let form = Form::new().opt("name", details.name.clone()).opt("email", details.email.clone());
                 let _: Customer = self.stripe.post(&format!("/v1/customers/{id}"), &form, None).await?;
-                self.storage.update(user, |u| u.details = details.clone());
+                self.storage.set_details(user, details).await?;
             }
             return Ok(id);
         }
@@ -52,12 +52,9 @@ impl StripeService {
             .opt("email", details.email.clone())
             .field("metadata[app_user]", user.as_str());
         let customer: Customer = self.stripe.post("/v1/customers", &form, Some(&key)).await?;
-        self.storage.update(user, |u| {
-            u.customer = Some(customer.id.clone());
-            u.details = details.clone();
-        });
-        tracing::info!(customer = %customer.id, "created Stripe customer");
-        Ok(customer.id)
+        let kept = self.storage.set_customer(user, &customer.id, details).await?;
+        tracing::info!(customer = %kept, "created Stripe customer");
+        Ok(kept)
     }
 }
 
@@ -79,17 +76,16 @@ impl LinkService for StripeService {
             tracing::error!(session = %session.id, "Stripe returned a session without client_secret");
             AppError::Internal
         })?;
-        self.storage.add_pending_session(user, session.id.clone());
+        self.storage.add_pending_session(user, &session.id).await?;
         tracing::info!(session = %session.id, customer = %customer, "created Financial Connections session");
         Ok(LinkSession { session_id: session.id, client_secret, client: self.client.clone() })
     }
 
     async fn confirm_link(&self, user: &UserId, session: &SessionId) -> Result<Vec<LinkedAccount>, AppError> {
-        let record = self.storage.user(user);
-        if !record.pending_sessions.contains(session) {
+        if !self.storage.is_pending(user, session).await? {
             return Err(AppError::SessionMismatch);
         }
-        let customer = record.customer.ok_or(AppError::SessionMismatch)?;
+        let customer = self.storage.user(user).await?.customer.ok_or(AppError::SessionMismatch)?;
         let s: FcSession =
             self.stripe.get(&format!("/v1/financial_connections/sessions/{session}"), &Form::new()).await?;
         let holder = s.account_holder.as_ref().and_then(|h| h.customer.as_deref());
@@ -106,14 +102,15 @@ impl LinkService for StripeService {
             .filter(|a| a.holder_customer() == Some(customer.as_str()))
             .map(LinkedAccount::from)
             .collect();
-        self.storage.upsert_accounts(user, &linked);
-        self.storage.update(user, |u| u.pending_sessions.retain(|s| s != session));
+        if !self.storage.confirm(user, session, &customer, &linked).await? {
+            return Err(AppError::SessionMismatch); // confirmed concurrently
+        }
         tracing::info!(session = %session, linked = linked.len(), "confirmed link");
         Ok(linked)
     }
 
     async fn linked_accounts(&self, user: &UserId) -> Result<Vec<LinkedAccount>, AppError> {
-        Ok(self.storage.user(user).accounts)
+        Ok(self.storage.accounts(user).await?)
     }
 }
 

@@ -1,69 +1,345 @@
-//! What the app remembers per user: its Stripe Customer, the session it is
-//! linking with, and the accounts it linked. In memory for now, behind a
-//! small API so a database can replace it without touching callers.
+//! What the app remembers: users, their Stripe Customer, the sessions they may
+//! confirm and the accounts they linked. SQLite through sqlx (WAL, foreign
+//! keys, migrations run at start), in portable SQL so PostgreSQL can follow.
+//! Nothing outside this module writes SQL.
 
-use app::model::{CustomerDetails, CustomerId, LinkedAccount, SessionId};
+use app::error::AppError;
+use app::model::{AccountId, CustomerDetails, CustomerId, LinkedAccount, Permission, SessionId};
 use app::service::UserId;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{Row, SqlitePool};
 use std::collections::HashMap;
+use std::str::FromStr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-/// How many unconfirmed sessions a user may have at once.
-pub const MAX_PENDING_SESSIONS: usize = 5;
+/// How many unconfirmed sessions a user may have at once (several tabs).
+pub const MAX_PENDING_SESSIONS: i64 = 5;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unreadable row: {0}")]
+    Corrupt(String),
+}
+
+impl From<StorageError> for AppError {
+    fn from(e: StorageError) -> Self {
+        tracing::error!("storage: {e}");
+        AppError::Internal
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserRecord {
     pub customer: Option<CustomerId>,
     pub details: CustomerDetails,
-    /// Sessions `start_link` made that are not confirmed yet, newest last;
-    /// only these may be confirmed (several tabs may be linking at once).
-    pub pending_sessions: Vec<SessionId>,
-    /// Newest last; one entry per account id.
-    pub accounts: Vec<LinkedAccount>,
 }
 
-#[derive(Default)]
 pub struct Storage {
-    users: Mutex<HashMap<UserId, UserRecord>>,
+    pool: SqlitePool,
     /// One async lock per user, held while its Customer is created.
     customer_locks: Mutex<HashMap<UserId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// An enum's wire name (`"checking"`), as stored.
+fn name_of<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+fn parse_name<T: DeserializeOwned>(s: &str) -> Result<T, StorageError> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|e| StorageError::Corrupt(format!("{s}: {e}")))
+}
+
 impl Storage {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn user(&self, user: &UserId) -> UserRecord {
-        self.users.lock().unwrap_or_else(|e| e.into_inner()).get(user).cloned().unwrap_or_default()
-    }
-
-    pub fn update<R>(&self, user: &UserId, f: impl FnOnce(&mut UserRecord) -> R) -> R {
-        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        f(users.entry(user.clone()).or_default())
+    /// Opens (creating if missing) the database at `url`, e.g.
+    /// `sqlite://fc_app.db`, and brings its schema up to date.
+    pub async fn open(url: &str) -> Result<Self, StorageError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Storage { pool, customer_locks: Mutex::default() })
     }
 
     pub fn customer_lock(&self, user: &UserId) -> Arc<tokio::sync::Mutex<()>> {
         self.customer_locks.lock().unwrap_or_else(|e| e.into_inner()).entry(user.clone()).or_default().clone()
     }
 
-    /// Remembers a session as confirmable, keeping the newest few.
-    pub fn add_pending_session(&self, user: &UserId, session: SessionId) {
-        self.update(user, |u| {
-            u.pending_sessions.push(session);
-            let excess = u.pending_sessions.len().saturating_sub(MAX_PENDING_SESSIONS);
-            u.pending_sessions.drain(..excess);
+    async fn ensure_user(&self, user: &UserId) -> Result<(), StorageError> {
+        sqlx::query("INSERT INTO users (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING")
+            .bind(user.as_str())
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn user(&self, user: &UserId) -> Result<UserRecord, StorageError> {
+        let row = sqlx::query("SELECT customer_id, name, email FROM users WHERE id = ?")
+            .bind(user.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(UserRecord::default()) };
+        let customer: Option<String> = row.try_get("customer_id")?;
+        Ok(UserRecord {
+            customer: customer.map(|c| CustomerId::parse(&c).map_err(|_| StorageError::Corrupt(c))).transpose()?,
+            details: CustomerDetails { name: row.try_get("name")?, email: row.try_get("email")? },
         })
     }
 
-    /// Adds or replaces accounts by id, keeping first-linked order.
-    pub fn upsert_accounts(&self, user: &UserId, accounts: &[LinkedAccount]) {
-        self.update(user, |u| {
-            for a in accounts {
-                match u.accounts.iter_mut().find(|x| x.id == a.id) {
-                    Some(existing) => *existing = a.clone(),
-                    None => u.accounts.push(a.clone()),
-                }
-            }
-        })
+    /// Records the user's Customer unless one is already recorded; returns
+    /// the one that is (so a lost race keeps the first).
+    pub async fn set_customer(&self, user: &UserId, customer: &CustomerId, details: &CustomerDetails) -> Result<CustomerId, StorageError> {
+        self.ensure_user(user).await?;
+        sqlx::query("UPDATE users SET customer_id = ?, name = ?, email = ? WHERE id = ? AND customer_id IS NULL")
+            .bind(customer.as_str())
+            .bind(&details.name)
+            .bind(&details.email)
+            .bind(user.as_str())
+            .execute(&self.pool)
+            .await?;
+        self.user(user).await?.customer.ok_or_else(|| StorageError::Corrupt("customer not recorded".into()))
+    }
+
+    pub async fn set_details(&self, user: &UserId, details: &CustomerDetails) -> Result<(), StorageError> {
+        sqlx::query("UPDATE users SET name = ?, email = ? WHERE id = ?")
+            .bind(&details.name)
+            .bind(&details.email)
+            .bind(user.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Remembers a session as confirmable, keeping the newest few.
+    pub async fn add_pending_session(&self, user: &UserId, session: &SessionId) -> Result<(), StorageError> {
+        self.ensure_user(user).await?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO pending_sessions (session_id, user_id, created_at) VALUES (?, ?, ?)")
+            .bind(session.as_str())
+            .bind(user.as_str())
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "DELETE FROM pending_sessions WHERE user_id = ? AND session_id NOT IN \
+             (SELECT session_id FROM pending_sessions WHERE user_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?)",
+        )
+        .bind(user.as_str())
+        .bind(user.as_str())
+        .bind(MAX_PENDING_SESSIONS)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn is_pending(&self, user: &UserId, session: &SessionId) -> Result<bool, StorageError> {
+        let row = sqlx::query("SELECT 1 FROM pending_sessions WHERE session_id = ? AND user_id = ?")
+            .bind(session.as_str())
+            .bind(user.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Consumes a pending session and records what it linked, in one
+    /// transaction. Returns false (and records nothing) when the session was
+    /// not pending for this user, e.g. a concurrent confirm got there first.
+    pub async fn confirm(
+        &self,
+        user: &UserId,
+        session: &SessionId,
+        customer: &CustomerId,
+        accounts: &[LinkedAccount],
+    ) -> Result<bool, StorageError> {
+        let mut tx = self.pool.begin().await?;
+        let taken = sqlx::query("DELETE FROM pending_sessions WHERE session_id = ? AND user_id = ?")
+            .bind(session.as_str())
+            .bind(user.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if taken != 1 {
+            return Ok(false);
+        }
+        let t = now();
+        for a in accounts {
+            let permissions: Vec<&str> = a.permissions.iter().map(|p| p.as_str()).collect();
+            sqlx::query(
+                "INSERT INTO accounts (id, user_id, customer_id, institution_name, display_name, last4, category, \
+                 subcategory, status, permissions, linked_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (id) DO UPDATE SET institution_name = excluded.institution_name, \
+                 display_name = excluded.display_name, last4 = excluded.last4, category = excluded.category, \
+                 subcategory = excluded.subcategory, status = excluded.status, permissions = excluded.permissions, \
+                 updated_at = excluded.updated_at WHERE accounts.user_id = excluded.user_id",
+            )
+            .bind(a.id.as_str())
+            .bind(user.as_str())
+            .bind(customer.as_str())
+            .bind(&a.institution_name)
+            .bind(&a.display_name)
+            .bind(&a.last4)
+            .bind(name_of(&a.category))
+            .bind(name_of(&a.subcategory))
+            .bind(a.status.as_str())
+            .bind(serde_json::to_string(&permissions).unwrap_or_else(|_| "[]".into()))
+            .bind(t)
+            .bind(t)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The user's accounts, first linked first.
+    pub async fn accounts(&self, user: &UserId) -> Result<Vec<LinkedAccount>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT id, institution_name, display_name, last4, category, subcategory, status, permissions \
+             FROM accounts WHERE user_id = ? ORDER BY linked_at, rowid",
+        )
+        .bind(user.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get("id")?;
+                let permissions: String = r.try_get("permissions")?;
+                let names: Vec<String> = serde_json::from_str(&permissions).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+                Ok(LinkedAccount {
+                    id: AccountId::parse(&id).map_err(|_| StorageError::Corrupt(id.clone()))?,
+                    institution_name: r.try_get("institution_name")?,
+                    display_name: r.try_get("display_name")?,
+                    last4: r.try_get("last4")?,
+                    category: parse_name(&r.try_get::<String, _>("category")?)?,
+                    subcategory: parse_name(&r.try_get::<String, _>("subcategory")?)?,
+                    status: parse_name(&r.try_get::<String, _>("status")?)?,
+                    permissions: names.iter().filter_map(|n| Permission::parse(n)).collect(),
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::model::{AccountCategory, AccountStatus, AccountSubcategory};
+
+    async fn temp_db() -> (Storage, std::path::PathBuf) {
+        let path = std::env::temp_dir().join(format!("fc-storage-{}.db", crate::session::new_token()));
+        let s = Storage::open(&format!("sqlite://{}", path.display())).await.unwrap();
+        (s, path)
+    }
+
+    fn account(id: &str) -> LinkedAccount {
+        LinkedAccount {
+            id: AccountId::parse(id).unwrap(),
+            institution_name: "Test Institution".into(),
+            display_name: Some("Success".into()),
+            last4: Some("6789".into()),
+            category: AccountCategory::Cash,
+            subcategory: AccountSubcategory::Checking,
+            status: AccountStatus::Active,
+            permissions: vec![Permission::Balances, Permission::Transactions],
+        }
+    }
+
+    #[tokio::test]
+    async fn migrations_run_and_data_survives_reopening() {
+        let (s, path) = temp_db().await;
+        let user = UserId::new("u1");
+        let cus = CustomerId::parse("cus_1").unwrap();
+        let details = CustomerDetails { name: Some("Jenny".into()), email: None };
+        assert_eq!(s.set_customer(&user, &cus, &details).await.unwrap(), cus);
+        let sess = SessionId::parse("fcsess_1").unwrap();
+        s.add_pending_session(&user, &sess).await.unwrap();
+        assert!(s.confirm(&user, &sess, &cus, &[account("fca_1")]).await.unwrap());
+        drop(s);
+        let again = Storage::open(&format!("sqlite://{}", path.display())).await.unwrap();
+        assert_eq!(again.user(&user).await.unwrap(), UserRecord { customer: Some(cus), details });
+        assert_eq!(again.accounts(&user).await.unwrap(), vec![account("fca_1")]);
+    }
+
+    #[tokio::test]
+    async fn a_customer_is_recorded_once() {
+        let (s, _) = temp_db().await;
+        let user = UserId::new("u1");
+        let first = CustomerId::parse("cus_first").unwrap();
+        s.set_customer(&user, &first, &CustomerDetails::default()).await.unwrap();
+        let kept = s.set_customer(&user, &CustomerId::parse("cus_second").unwrap(), &CustomerDetails::default()).await.unwrap();
+        assert_eq!(kept, first);
+    }
+
+    #[tokio::test]
+    async fn a_session_confirms_once_and_only_for_its_user() {
+        let (s, _) = temp_db().await;
+        let (alice, bob) = (UserId::new("alice"), UserId::new("bob"));
+        let cus = CustomerId::parse("cus_a").unwrap();
+        let sess = SessionId::parse("fcsess_a").unwrap();
+        s.add_pending_session(&alice, &sess).await.unwrap();
+        s.ensure_user(&bob).await.unwrap();
+        assert!(!s.is_pending(&bob, &sess).await.unwrap());
+        assert!(!s.confirm(&bob, &sess, &cus, &[account("fca_b")]).await.unwrap());
+        assert!(s.accounts(&bob).await.unwrap().is_empty());
+        assert!(s.confirm(&alice, &sess, &cus, &[account("fca_a")]).await.unwrap());
+        assert!(!s.confirm(&alice, &sess, &cus, &[account("fca_a")]).await.unwrap(), "second confirm");
+    }
+
+    #[tokio::test]
+    async fn an_account_cannot_move_to_another_user() {
+        let (s, _) = temp_db().await;
+        let (alice, bob) = (UserId::new("alice"), UserId::new("bob"));
+        let cus = CustomerId::parse("cus_a").unwrap();
+        for (u, sess) in [(&alice, "fcsess_1"), (&bob, "fcsess_2")] {
+            let sess = SessionId::parse(sess).unwrap();
+            s.add_pending_session(u, &sess).await.unwrap();
+            s.confirm(u, &sess, &cus, &[account("fca_shared")]).await.unwrap();
+        }
+        assert_eq!(s.accounts(&alice).await.unwrap().len(), 1);
+        assert!(s.accounts(&bob).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn only_the_newest_pending_sessions_are_kept() {
+        let (s, _) = temp_db().await;
+        let user = UserId::new("u");
+        for i in 0..8 {
+            s.add_pending_session(&user, &SessionId::parse(&format!("fcsess_{i}")).unwrap()).await.unwrap();
+        }
+        assert!(!s.is_pending(&user, &SessionId::parse("fcsess_0").unwrap()).await.unwrap());
+        assert!(s.is_pending(&user, &SessionId::parse("fcsess_7").unwrap()).await.unwrap());
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pending_sessions").fetch_one(&s.pool).await.unwrap();
+        assert_eq!(n, MAX_PENDING_SESSIONS);
+    }
+
+    #[tokio::test]
+    async fn constraints_hold() {
+        let (s, _) = temp_db().await;
+        let orphan = sqlx::query("INSERT INTO pending_sessions (session_id, user_id, created_at) VALUES ('fcsess_x', 'nobody', 0)")
+            .execute(&s.pool)
+            .await;
+        assert!(orphan.is_err(), "foreign keys are enforced");
+        s.ensure_user(&UserId::new("u")).await.unwrap();
+        let bad_status = sqlx::query(
+            "INSERT INTO accounts VALUES ('fca_x', 'u', 'cus_1', 'I', NULL, NULL, 'cash', 'checking', 'exploded', '[]', 0, 0)",
+        )
+        .execute(&s.pool)
+        .await;
+        assert!(bad_status.is_err(), "status is checked");
     }
 }

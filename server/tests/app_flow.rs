@@ -13,12 +13,23 @@ struct TestApp {
     sandbox: Arc<server::sandbox::Sandbox>,
 }
 
+/// A fresh database file per test.
+fn temp_db() -> String {
+    let path = std::env::temp_dir().join(format!("fc-app-flow-{}.db", server::session::new_token()));
+    format!("sqlite://{}", path.display())
+}
+
 async fn spawn() -> TestApp {
-    let config = Config::from_lookup(|_| None).unwrap();
+    spawn_with(&temp_db()).await
+}
+
+async fn spawn_with(database_url: &str) -> TestApp {
+    let url = database_url.to_owned();
+    let config = Config::from_lookup(|k| (k == "DATABASE_URL").then(|| url.clone())).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let options = server::leptos_options().unwrap();
-    let built = server::build(&config, options, addr).unwrap();
+    let built = server::build(&config, options, addr).await.unwrap();
     tokio::spawn(async move { axum::serve(listener, built.router).await.unwrap() });
     TestApp {
         base: format!("http://{addr}"),
@@ -198,4 +209,19 @@ async fn one_customer_per_browser_even_under_concurrent_clicks() {
     browser.link().await;
     app.browser().await.link().await;
     assert_eq!(app.sandbox.customer_count(), 2);
+}
+
+#[tokio::test]
+async fn linked_accounts_survive_a_restart() {
+    let db = temp_db();
+    let first = spawn_with(&db).await;
+    let browser = first.browser().await;
+    let accounts = browser.link().await;
+    let cookie = browser.cookie.clone();
+
+    let second = spawn_with(&db).await;
+    let same_browser = Browser { app: &second, cookie };
+    let (s, listed) = same_browser.call("linked_accounts", &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(listed, accounts);
 }
