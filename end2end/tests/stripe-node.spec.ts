@@ -106,10 +106,13 @@ test("the library sees Stripe's errors, typed", async () => {
   expect(missing.code).toBe("resource_missing");
   expect(missing.requestId).toMatch(/^req_/);
 
+  const customer = await stripe.customers.create({});
   const noPermissions = await stripe.financialConnections.sessions
-    .create({ account_holder: { type: "customer", customer: "cus_nope" }, permissions: [] as any })
+    .create({ account_holder: { type: "customer", customer: customer.id }, permissions: [] as any })
     .catch((e) => e);
-  expect(noPermissions).toBeInstanceOf(Stripe.errors.StripeError);
+  expect(noPermissions).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+  expect(noPermissions.param).toBe("permissions");
+  expect(noPermissions.code).toBe("parameter_missing");
 
   const badKey = new Stripe("sk_live_wrong", { host: "127.0.0.1", port, protocol: "http" });
   const auth = await badKey.customers.create({}).catch((e) => e);

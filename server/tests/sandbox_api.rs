@@ -237,6 +237,12 @@ async fn account_lists_paginate_newest_first() {
 #[tokio::test]
 async fn unknown_urls_and_hostile_bodies_get_stripe_errors() {
     let app = sandbox();
+    let wrong_method = axum::http::Request::delete("/v1/financial_connections/sessions")
+        .header("Authorization", format!("Bearer {KEY}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let (s, _, v) = send(&app, wrong_method).await;
+    assert_eq!((s, v["error"]["type"].as_str()), (StatusCode::NOT_FOUND, Some("invalid_request_error")), "{v}");
     let (s, _, v) = send(&app, get("/v1/charges", KEY)).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(v["error"]["message"].as_str().unwrap().contains("Unrecognized request URL"));

@@ -14,9 +14,18 @@ async fn refresh(app: &axum::Router, id: &str, feature: &str) -> (StatusCode, Va
     (s, v)
 }
 
+fn sandbox_with_cooldown() -> axum::Router {
+    let timing = server::sandbox::store::Timing {
+        refresh_delay: std::time::Duration::from_millis(20),
+        refresh_cooldown_secs: 60,
+        ..Default::default()
+    };
+    server::sandbox::router(std::sync::Arc::new(server::sandbox::Sandbox::with_timing(timing)))
+}
+
 #[tokio::test]
 async fn a_balance_refresh_is_pending_then_succeeds_and_respects_the_cooldown() {
-    let app = fast_sandbox();
+    let app = sandbox_with_cooldown();
     let id = &linked_accounts(&app, KEY, ALL, &["success"]).await[0];
     let (s, a) = refresh(&app, id, "balance").await;
     assert_eq!(s, StatusCode::OK, "{a}");
@@ -53,6 +62,11 @@ async fn permissions_gate_the_data() {
     }
     let (s, _, v) = send(&app, get(&format!("/v1/financial_connections/transactions?account={id}"), KEY)).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    // All or nothing: a permitted feature does not start when another is refused.
+    let (s, v) = refresh(&app, id, "balance&features[]=ownership").await;
+    assert_eq!((s, v["error"]["param"].as_str()), (StatusCode::BAD_REQUEST, Some("features")));
+    let (_, _, a) = send(&app, get(&format!("/v1/financial_connections/accounts/{id}"), KEY)).await;
+    assert_eq!(a["balance_refresh"], Value::Null, "balance was not left pending");
     let (s, v) = refresh(&app, id, "everything").await;
     assert_eq!((s, v["error"]["param"].as_str()), (StatusCode::BAD_REQUEST, Some("features")));
     let (s, _, v) = send(&app, post(&format!("/v1/financial_connections/accounts/{id}/refresh"), KEY, "")).await;
@@ -152,6 +166,18 @@ async fn subscribe_starts_a_transactions_refresh() {
     assert_eq!(s, StatusCode::OK, "{a}");
     assert_eq!(a["subscriptions"], json!(["transactions"]));
     assert_eq!(a["transaction_refresh"]["status"], "pending");
+    // Subscribed accounts refresh again on their own (every 150 ms here, daily at Stripe).
+    let first = settled(&app, KEY, id, "transaction_refresh").await["transaction_refresh"]["id"].clone();
+    let mut refreshed_again = false;
+    for _ in 0..100 {
+        let (_, _, a) = send(&app, get(&format!("/v1/financial_connections/accounts/{id}"), KEY)).await;
+        if a["transaction_refresh"]["id"] != first {
+            refreshed_again = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(refreshed_again, "no periodic refresh");
     let (_, _, a) = send(&app, post(&format!("/v1/financial_connections/accounts/{id}/unsubscribe"), KEY, "features[]=transactions")).await;
     assert_eq!(a["subscriptions"], json!([]));
     let (s, _, _) = send(&app, post(&format!("/v1/financial_connections/accounts/{id}/subscribe"), KEY, "features[]=balance")).await;
@@ -212,13 +238,19 @@ async fn the_control_surface_can_fail_the_next_refresh_and_reset() {
     let a = settled(&app, KEY, id, "ownership_refresh").await;
     assert_eq!(a["ownership_refresh"]["status"], "failed");
     assert_eq!(a["ownership"], Value::Null);
+    let (_, _, events) = send(&app, get("/v1/events?type=financial_connections.account.refreshed_ownership", KEY)).await;
+    assert_eq!(events["data"].as_array().unwrap().len(), 1, "a failed refresh still sends its event");
+    assert_eq!(events["data"][0]["data"]["object"]["ownership_refresh"]["status"], "failed");
     refresh(&app, id, "balance").await;
     assert_eq!(settled(&app, KEY, id, "balance_refresh").await["balance_refresh"]["status"], "succeeded");
 
+    let other = &linked_accounts(&app, "sk_test_other", ALL, &["success"]).await[0];
     let (s, _, _) = send(&app, post("/_sandbox/reset", KEY, "")).await;
     assert_eq!(s, StatusCode::OK);
     let (s, _, _) = send(&app, get(&format!("/v1/financial_connections/accounts/{id}"), KEY)).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, _) = send(&app, get(&format!("/v1/financial_connections/accounts/{other}"), "sk_test_other")).await;
+    assert_eq!(s, StatusCode::OK, "reset forgets only the caller's data");
     let (s, _, _) = send(&app, post("/_sandbox/reset", "nope", "")).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "the control surface needs a key too");
 }

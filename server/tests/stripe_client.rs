@@ -79,6 +79,17 @@ async fn a_plain_429_is_not_retried_but_should_retry_true_is() {
 }
 
 #[tokio::test]
+async fn a_retry_after_a_timeout_reuses_the_idempotency_key() {
+    let h = harness().await;
+    // The first attempt is held past the client's timeout, then still runs:
+    // with one key for both attempts, Stripe (here the sandbox) creates one customer.
+    h.fault("delay", 1, "&delay_ms=1500").await;
+    assert!(h.create().await.is_ok(), "retried after the 500 ms timeout");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(h.sandbox.customer_count(), 1);
+}
+
+#[tokio::test]
 async fn timeouts_and_dropped_connections_are_retried() {
     let h = harness().await;
     h.fault("delay", 1, "&delay_ms=2000").await;

@@ -57,6 +57,7 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/_sandbox/refresh_failures", post(control_refresh_failures))
         .route("/_sandbox/faults", post(control_faults))
         .fallback(unknown_url)
+        .method_not_allowed_fallback(unknown_url)
         .with_state(api)
 }
 
@@ -67,28 +68,38 @@ impl<S: Send + Sync> FromRequestParts<S> for SecretKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let Some(raw) = parts.headers.get("authorization").and_then(|v| v.to_str().ok()) else {
+        if parts.headers.get("authorization").is_none() {
             return Err(ApiError::unauthorized(
                 "You did not provide an API key. You need to provide your API key in the Authorization header, \
                  using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
             ));
-        };
-        let key = if let Some(k) = raw.strip_prefix("Bearer ") {
-            k.trim().to_owned()
-        } else if let Some(b64) = raw.strip_prefix("Basic ") {
-            basic_user(b64.trim()).unwrap_or_default()
-        } else {
-            String::new()
-        };
-        let valid = key.len() > 8
-            && key.len() <= 255
-            && (key.starts_with("sk_test_") || key.starts_with("rk_test_"))
-            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        if valid {
-            Ok(SecretKey(key))
-        } else {
-            Err(ApiError::unauthorized(format!("Invalid API Key provided: {}", redact(&key))))
         }
+        match bearer_key(&parts.headers) {
+            Ok(key) => Ok(SecretKey(key)),
+            Err(given) => Err(ApiError::unauthorized(format!("Invalid API Key provided: {}", redact(&given)))),
+        }
+    }
+}
+
+/// The test secret key of a request (Bearer or Basic auth); `Err` carries
+/// what was given instead, for the error message.
+pub fn bearer_key(headers: &HeaderMap) -> Result<String, String> {
+    let raw = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let key = if let Some(k) = raw.strip_prefix("Bearer ") {
+        k.trim().to_owned()
+    } else if let Some(b64) = raw.strip_prefix("Basic ") {
+        basic_user(b64.trim()).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let valid = key.len() > 8
+        && key.len() <= 255
+        && (key.starts_with("sk_test_") || key.starts_with("rk_test_"))
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if valid {
+        Ok(key)
+    } else {
+        Err(key)
     }
 }
 
@@ -241,7 +252,7 @@ fn idempotent(
     // Like Stripe: a request refused by validation saves nothing, so the key
     // can be retried with corrected parameters; results and 5xx are replayed.
     if status.is_success() || status.is_server_error() {
-        api.sandbox.idempotent_store(&key.0, &idem, StoredResponse { fingerprint, status: status.as_u16(), body: body_json });
+        api.sandbox.idempotent_store(&key.0, &idem, StoredResponse { fingerprint, status: status.as_u16(), body: body_json, at: now() });
     }
     respond(result, false)
 }
@@ -608,6 +619,10 @@ async fn refresh_account(
         p.only(&["features", "expand"])?;
         let wanted = features(&p, &["balance", "ownership", "transactions"])?;
         let (started, account) = api.sandbox.with_space(&key.0, |s| {
+            // All or nothing: one feature the account cannot refresh refuses the call.
+            for f in &wanted {
+                refresh::check(s, &id, *f)?;
+            }
             let mut started = Vec::new();
             for f in wanted {
                 if refresh::start(s, &id, f)? {
@@ -661,13 +676,17 @@ async fn subscribe(
             // Subscribing starts a transactions refresh now (and, at Stripe, daily).
             let started = refresh::start(s, &id, Feature::Transactions)?;
             let a = s.account_mut(&id).ok_or_else(|| ApiError::not_found("financial_connections.account", &id, "account"))?;
-            if !a.subscriptions.iter().any(|x| x == "transactions") {
+            let newly = !a.subscriptions.iter().any(|x| x == "transactions");
+            if newly {
                 a.subscriptions.push("transactions".to_owned());
             }
-            Ok::<_, ApiError>(started)
+            Ok::<_, ApiError>((started, newly))
         })?;
-        if started {
+        if started.0 {
             refresh::schedule(&api.sandbox, &key.0, &id, Feature::Transactions);
+        }
+        if started.1 {
+            refresh::schedule_subscription(&api.sandbox, &key.0, &id);
         }
         ok(api.sandbox.with_space(&key.0, |s| account_json(s, &id))?)
     })
@@ -808,7 +827,13 @@ async fn create_webhook_endpoint(State(api): State<Shared>, key: SecretKey, head
             return Err(ApiError::missing("enabled_events"));
         }
         let endpoint = super::webhooks::Endpoint::new(url, events);
-        api.sandbox.with_space(&key.0, |s| s.webhook_endpoints.push(endpoint.clone()));
+        api.sandbox.with_space(&key.0, |s| {
+            if s.webhook_endpoints.len() >= super::webhooks::MAX_ENDPOINTS {
+                return Err(ApiError::invalid("url", format!("At most {} webhook endpoints per key.", super::webhooks::MAX_ENDPOINTS)));
+            }
+            s.webhook_endpoints.push(endpoint.clone());
+            Ok(())
+        })?;
         ok(json!(endpoint))
     })
 }
@@ -857,9 +882,9 @@ async fn delete_webhook_endpoint(State(api): State<Shared>, key: SecretKey, Path
     })
 }
 
-/// Every delivery attempt's outcome, for tests and debugging.
-async fn control_deliveries(State(api): State<Shared>, _key: SecretKey) -> Response {
-    Json(json!({ "object": "list", "data": api.sandbox.deliveries.all() })).into_response()
+/// The calling key's webhook deliveries and their outcomes.
+async fn control_deliveries(State(api): State<Shared>, key: SecretKey) -> Response {
+    Json(json!({ "object": "list", "data": api.sandbox.deliveries.for_key(&key.0) })).into_response()
 }
 
 async fn list_events(State(api): State<Shared>, key: SecretKey, RawQuery(query): RawQuery) -> Response {
@@ -885,9 +910,11 @@ async fn retrieve_event(State(api): State<Shared>, key: SecretKey, Path(id): Pat
 
 // --- control surface (sandbox only) ---------------------------------------------
 
-/// Forgets everything: every key's customers, sessions, accounts and events.
-async fn control_reset(State(api): State<Shared>, _key: SecretKey) -> Response {
-    api.sandbox.reset();
+/// Forgets everything the calling key made: customers, sessions, accounts,
+/// events, webhook endpoints, idempotent responses, faults. Other keys' data
+/// (the embedded app's, other tests') is untouched.
+async fn control_reset(State(api): State<Shared>, key: SecretKey) -> Response {
+    api.sandbox.reset_space(&key.0);
     Json(json!({ "reset": true })).into_response()
 }
 
@@ -933,8 +960,8 @@ async fn control_refresh_failures(State(api): State<Shared>, key: SecretKey, bod
 }
 
 /// `path=/v1/…&kind=server_error|rate_limit|rate_limit_retry|delay|drop&count=N[&delay_ms=…]`:
-/// the next `count` requests whose path starts with `path` fail that way.
-async fn control_faults(State(api): State<Shared>, _key: SecretKey, body: Bytes) -> Response {
+/// the calling key's next `count` requests whose path starts with `path` fail that way.
+async fn control_faults(State(api): State<Shared>, key: SecretKey, body: Bytes) -> Response {
     reply(|| {
         let p = Params::parse(&body)?;
         p.only(&["path", "kind", "count", "delay_ms"])?;
@@ -950,7 +977,7 @@ async fn control_faults(State(api): State<Shared>, _key: SecretKey, body: Bytes)
             .ok()
             .filter(|n| (1..=1000).contains(n))
             .ok_or_else(|| ApiError::invalid("count", "count must be an integer from 1 to 1000."))?;
-        api.sandbox.faults.add(super::faults::Fault { path_prefix: path.clone(), remaining: count, kind });
+        api.sandbox.faults.add(super::faults::Fault { key: key.0.clone(), path_prefix: path.clone(), remaining: count, kind });
         Ok(json!({ "path": path, "count": count, "kind": format!("{kind:?}") }))
     })
 }

@@ -138,42 +138,50 @@ const SPEND: &[(&str, i64, i64)] = &[
     ("Spotify", 1_199, 1_199),
 ];
 
-/// 180 days of transactions ending at `now`, newest first.
+/// The last 180 days of transactions as of `now`, newest first.
+///
+/// Each calendar day is generated from its own seed and its transactions are
+/// keyed by day, so the same transaction keeps its id, amount and time on
+/// every later refresh: only its status moves (pending → posted or void) and
+/// new days appear.
 pub fn transactions(account_id: &str, credit: bool, now: i64) -> Vec<TxnSeed> {
-    let mut r = Seeded::new(&format!("{account_id}/transactions"));
-    let today = now - now.rem_euclid(DAY);
-    let mut out = Vec::new();
-    for day in (0..HISTORY_DAYS).rev() {
-        let start = today - day * DAY;
-        // Paydays every 14 days on cash accounts; a card payment monthly on credit ones.
+    let today = now.div_euclid(DAY);
+    let mut seeds = Vec::new();
+    for day in (today - HISTORY_DAYS + 1)..=today {
+        let mut r = Seeded::new(&format!("{account_id}/day/{day}"));
+        let start = day * DAY;
+        let mut entries: Vec<(&'static str, i64, i64)> = Vec::new();
+        // Paydays every 14 days on cash accounts; rent or a card payment monthly.
         if day % 14 == 3 && !credit {
-            out.push(("Payroll ACME Corp", r.range(310_000, 340_000), start + 9 * 3600));
+            entries.push(("Payroll ACME Corp", r.range(310_000, 340_000), start + 9 * 3600));
         }
         if day % 30 == 10 {
-            let (what, amount) = if credit { ("Payment, thank you", r.range(20_000, 90_000)) } else { ("Rent", -r.range(180_000, 185_000)) };
-            out.push((what, amount, start + 8 * 3600));
+            entries.push(if credit {
+                ("Payment, thank you", r.range(20_000, 90_000), start + 8 * 3600)
+            } else {
+                ("Rent", -r.range(180_000, 185_000), start + 8 * 3600)
+            });
         }
         for _ in 0..r.range(0, 3) {
             let (what, lo, hi) = *r.pick(SPEND);
-            out.push((what, -r.range(lo, hi), start + r.range(7 * 3600, 22 * 3600)));
+            entries.push((what, -r.range(lo, hi), start + r.range(7 * 3600, 22 * 3600)));
         }
-    }
-    let mut seeds: Vec<TxnSeed> = out
-        .into_iter()
-        .filter(|(_, _, at)| *at <= now)
-        .enumerate()
-        .map(|(i, (description, amount, transacted_at))| {
+        for (n, (description, amount, transacted_at)) in entries.into_iter().enumerate() {
+            if transacted_at > now {
+                continue;
+            }
+            let key = format!("{day}-{n}");
             let age_days = (now - transacted_at) / DAY;
             let status = if age_days < PENDING_DAYS {
                 "pending"
-            } else if r.chance(2) {
+            } else if Seeded::new(&format!("{account_id}/void/{key}")).chance(2) {
                 "void"
             } else {
                 "posted"
             };
-            TxnSeed { key: format!("{i:05}"), amount, description, transacted_at, status }
-        })
-        .collect();
+            seeds.push(TxnSeed { key, amount, description, transacted_at, status });
+        }
+    }
     seeds.sort_by(|a, b| b.transacted_at.cmp(&a.transacted_at).then(b.key.cmp(&a.key)));
     seeds
 }
@@ -205,8 +213,27 @@ mod tests {
     }
 
     #[test]
+    fn history_is_stable_from_one_day_to_the_next() {
+        let before = transactions("fca_1", false, NOW);
+        let after = transactions("fca_1", false, NOW + 5 * DAY);
+        let later: std::collections::HashMap<_, _> = after.iter().map(|t| (&t.key, t)).collect();
+        let oldest_kept = NOW + 5 * DAY - HISTORY_DAYS * DAY;
+        let mut posted_since = 0;
+        for t in before.iter().filter(|t| t.transacted_at >= oldest_kept + DAY) {
+            let same = later.get(&t.key).unwrap_or_else(|| panic!("{} vanished", t.key));
+            assert_eq!((same.amount, same.transacted_at, same.description), (t.amount, t.transacted_at, t.description));
+            if t.status == "pending" && same.status != "pending" {
+                posted_since += 1;
+            }
+        }
+        assert!(posted_since > 0, "pending transactions settle as days pass");
+        assert!(after.iter().any(|t| t.transacted_at > NOW), "new days bring new transactions");
+    }
+
+    #[test]
     fn transactions_cover_180_days_newest_first_with_all_statuses() {
         let t = transactions("fca_1", false, NOW);
+        assert!(t.last().unwrap().transacted_at < NOW - (HISTORY_DAYS - 3) * DAY, "reaches back ~180 days");
         assert!(t.len() > 150, "{}", t.len());
         assert!(t.windows(2).all(|w| w[0].transacted_at >= w[1].transacted_at));
         assert!(t.last().unwrap().transacted_at >= NOW - HISTORY_DAYS * DAY - DAY);

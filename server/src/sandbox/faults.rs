@@ -1,5 +1,5 @@
-//! Fault injection (sandbox control surface): the next N requests whose path
-//! starts with a prefix fail the way real networks and APIs fail — HTTP 500,
+//! Fault injection (sandbox control surface): a key's next N requests whose
+//! path starts with a prefix fail the way real networks and APIs fail — HTTP 500,
 //! 429 with or without `Stripe-Should-Retry`, a delay, a dropped connection.
 
 use super::error::ApiError;
@@ -41,6 +41,8 @@ impl FaultKind {
 
 #[derive(Clone, Debug)]
 pub struct Fault {
+    /// Only requests made with this secret key are affected.
+    pub key: String,
     pub path_prefix: String,
     pub remaining: u32,
     pub kind: FaultKind,
@@ -54,14 +56,14 @@ impl Faults {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).push(fault);
     }
 
-    pub fn clear(&self) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    pub fn clear(&self, key: &str) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).retain(|f| f.key != key);
     }
 
-    /// Takes one use of the first fault matching `path`.
-    fn take(&self, path: &str) -> Option<FaultKind> {
+    /// Takes one use of the first fault for `key` matching `path`.
+    fn take(&self, key: &str, path: &str) -> Option<FaultKind> {
         let mut faults = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let i = faults.iter().position(|f| f.remaining > 0 && path.starts_with(&f.path_prefix))?;
+        let i = faults.iter().position(|f| f.key == key && f.remaining > 0 && path.starts_with(&f.path_prefix))?;
         faults[i].remaining -= 1;
         let kind = faults[i].kind;
         faults.retain(|f| f.remaining > 0);
@@ -75,7 +77,8 @@ pub async fn inject(State(sandbox): State<Arc<Sandbox>>, req: Request, next: Nex
     if path.starts_with("/_sandbox") {
         return next.run(req).await;
     }
-    match sandbox.faults.take(&path) {
+    let Ok(key) = super::api::bearer_key(req.headers()) else { return next.run(req).await };
+    match sandbox.faults.take(&key, &path) {
         None => next.run(req).await,
         Some(FaultKind::ServerError) => ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,

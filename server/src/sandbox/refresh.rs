@@ -10,12 +10,12 @@ use app::model::{AccountCategory, AccountStatus};
 use serde_json::json;
 use std::sync::Arc;
 
-/// Starts a refresh of `feature` unless one is running or it is too early.
-/// Returns whether it started.
-pub fn start(space: &mut Space, account_id: &str, feature: Feature) -> Result<bool, ApiError> {
-    let t = now();
+/// Whether `feature` may be refreshed at all: the account exists, is active
+/// and was linked with the permission. Checked for every feature of a call
+/// before any of them starts.
+pub fn check(space: &Space, account_id: &str, feature: Feature) -> Result<(), ApiError> {
     let account = space
-        .account_mut(account_id)
+        .account(account_id)
         .ok_or_else(|| ApiError::not_found("financial_connections.account", account_id, "account"))?;
     if account.status != AccountStatus::Active {
         return Err(ApiError {
@@ -29,6 +29,15 @@ pub fn start(space: &mut Space, account_id: &str, feature: Feature) -> Result<bo
             format!("The account was not linked with the `{}` permission; create a new session that requests it.", feature.permission()),
         ));
     }
+    Ok(())
+}
+
+/// Starts a refresh of `feature` unless one is running or it is too early.
+/// Returns whether it started.
+pub fn start(space: &mut Space, account_id: &str, feature: Feature) -> Result<bool, ApiError> {
+    check(space, account_id, feature)?;
+    let t = now();
+    let Some(account) = space.account_mut(account_id) else { return Ok(false) };
     let slot = account.refresh_mut(feature);
     let too_early = match slot {
         Some(r) if r.status == RefreshStatus::Pending => true,
@@ -47,16 +56,19 @@ pub fn start(space: &mut Space, account_id: &str, feature: Feature) -> Result<bo
     Ok(true)
 }
 
-/// Settles a pending refresh: fills in the data, or fails it when the control
-/// surface asked for failures. Returns the event it emitted.
+/// Settles a pending refresh: fills in the data, or fails it (the control
+/// surface asked for failures, or the account stopped being active while the
+/// refresh ran). Either way the `refreshed_*` event is emitted, as Stripe does.
 pub fn settle(space: &mut Space, account_id: &str, feature: Feature, cooldown_secs: i64) -> Option<serde_json::Value> {
     let t = now();
-    let fail = space.fail_next_refreshes > 0;
-    if fail {
+    let account = space.account_mut(account_id)?;
+    let pending = account.refresh_mut(feature).as_ref().filter(|r| r.status == RefreshStatus::Pending)?.clone();
+    let active = account.status == AccountStatus::Active;
+    let fail = !active || space.fail_next_refreshes > 0;
+    if active && space.fail_next_refreshes > 0 {
         space.fail_next_refreshes -= 1;
     }
     let account = space.account_mut(account_id)?;
-    let pending = account.refresh_mut(feature).as_ref().filter(|r| r.status == RefreshStatus::Pending)?.clone();
     let (template, credit) = (account.template, account.category == AccountCategory::Credit);
     *account.refresh_mut(feature) = Some(Refresh {
         status: if fail { RefreshStatus::Failed } else { RefreshStatus::Succeeded },
@@ -90,11 +102,7 @@ pub fn settle(space: &mut Space, account_id: &str, feature: Feature, cooldown_se
             }
         }
     }
-    if fail {
-        None
-    } else {
-        space.emit(feature.event(), account_id)
-    }
+    space.emit(feature.event(), account_id)
 }
 
 /// Brings an account's stored transactions up to `t`: new ones are added and
@@ -150,6 +158,26 @@ pub fn schedule(sandbox: &Arc<Sandbox>, key: &str, account_id: &str, feature: Fe
         let event = sandbox.with_space(&key, |space| settle(space, &account_id, feature, cooldown));
         if let Some(e) = event {
             tracing::debug!(event = %e["type"], account = %account_id, "sandbox refresh settled");
+        }
+    });
+}
+
+/// While the account stays subscribed (and active), refreshes its
+/// transactions every `Timing::subscription_interval`.
+pub fn schedule_subscription(sandbox: &Arc<Sandbox>, key: &str, account_id: &str) {
+    let (sandbox, key, account_id) = (sandbox.clone(), key.to_owned(), account_id.to_owned());
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(sandbox.timing.subscription_interval).await;
+            let started = sandbox.with_space(&key, |s| {
+                let subscribed = s.account(&account_id).is_some_and(|a| a.subscriptions.iter().any(|x| x == "transactions"));
+                subscribed.then(|| start(s, &account_id, Feature::Transactions).unwrap_or(false))
+            });
+            match started {
+                None => return, // unsubscribed, disconnected or reset
+                Some(true) => schedule(&sandbox, &key, &account_id, Feature::Transactions),
+                Some(false) => {}
+            }
         }
     });
 }

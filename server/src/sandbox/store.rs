@@ -271,7 +271,12 @@ pub struct StoredResponse {
     pub fingerprint: String,
     pub status: u16,
     pub body: Value,
+    /// When it was stored; Stripe keeps idempotent responses for 24 hours.
+    pub at: i64,
 }
+
+/// How long an idempotency key is remembered.
+pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 60 * 60;
 
 #[derive(Default)]
 struct State {
@@ -287,6 +292,8 @@ struct State {
 pub struct Timing {
     pub refresh_delay: std::time::Duration,
     pub refresh_cooldown_secs: i64,
+    /// How often a `subscribe`d account refreshes its transactions (Stripe: daily).
+    pub subscription_interval: std::time::Duration,
 }
 
 impl Timing {
@@ -298,13 +305,18 @@ impl Timing {
         Timing {
             refresh_delay: var("SANDBOX_REFRESH_DELAY_MS").map(std::time::Duration::from_millis).unwrap_or(d.refresh_delay),
             refresh_cooldown_secs: var("SANDBOX_REFRESH_COOLDOWN_SECS").map(|s| s as i64).unwrap_or(d.refresh_cooldown_secs),
+            subscription_interval: d.subscription_interval,
         }
     }
 }
 
 impl Default for Timing {
     fn default() -> Self {
-        Timing { refresh_delay: std::time::Duration::from_secs(1), refresh_cooldown_secs: 10 }
+        Timing {
+            refresh_delay: std::time::Duration::from_secs(1),
+            refresh_cooldown_secs: 10,
+            subscription_interval: std::time::Duration::from_secs(24 * 60 * 60),
+        }
     }
 }
 
@@ -385,15 +397,15 @@ impl Sandbox {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let space = st.spaces.entry(key.to_owned()).or_default();
         let result = f(space);
-        self.flush(space);
+        self.flush(key, space);
         result
     }
 
-    fn flush(&self, space: &mut Space) {
+    fn flush(&self, key: &str, space: &mut Space) {
         for event in std::mem::take(&mut space.outbox) {
             let kind = event["type"].as_str().unwrap_or_default();
             for endpoint in space.webhook_endpoints.iter().filter(|e| e.wants(kind)) {
-                super::webhooks::deliver(self.http.clone(), self.deliveries.clone(), self.webhook_policy, endpoint, &event);
+                super::webhooks::deliver(self.http.clone(), self.deliveries.clone(), self.webhook_policy, key, endpoint, &event);
             }
         }
     }
@@ -404,20 +416,30 @@ impl Sandbox {
         st.spaces.values().map(|s| s.customers.len()).sum()
     }
 
-    pub fn reset(&self) {
-        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = State::default();
-        self.faults.clear();
-        self.deliveries.clear();
+    /// Forgets everything one key made.
+    pub fn reset_space(&self, key: &str) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.spaces.remove(key);
+        st.secrets.retain(|_, (k, _)| k != key);
+        st.idempotency.retain(|(k, _), _| k != key);
+        drop(st);
+        self.faults.clear(key);
+        self.deliveries.clear(key);
     }
 
     pub fn idempotent_lookup(&self, key: &str, idem: &str) -> Option<StoredResponse> {
         let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        st.idempotency.get(&(key.to_owned(), idem.to_owned())).cloned()
+        st.idempotency
+            .get(&(key.to_owned(), idem.to_owned()))
+            .filter(|r| now() - r.at < IDEMPOTENCY_TTL_SECS)
+            .cloned()
     }
 
     pub fn idempotent_store(&self, key: &str, idem: &str, resp: StoredResponse) {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        st.idempotency.entry((key.to_owned(), idem.to_owned())).or_insert(resp);
+        let t = now();
+        st.idempotency.retain(|_, r| t - r.at < IDEMPOTENCY_TTL_SECS);
+        st.idempotency.insert((key.to_owned(), idem.to_owned()), resp);
     }
 
     pub fn insert_session(&self, key: &str, session: Session) -> Value {
@@ -448,7 +470,7 @@ impl Sandbox {
             Ok(f(&key, &mut session, space))
         };
         space.sessions.insert(sid, session);
-        self.flush(space);
+        self.flush(&key, space);
         result
     }
 }

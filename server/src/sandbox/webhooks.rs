@@ -44,11 +44,16 @@ impl Endpoint {
 
 /// The delivery log keeps the newest this many.
 pub const MAX_LOGGED: usize = 1000;
+/// Webhook endpoints one key may register.
+pub const MAX_ENDPOINTS: usize = 16;
 
 /// One event on its way to one endpoint.
 #[derive(Clone, Debug, Serialize)]
 pub struct Delivery {
     pub id: String,
+    /// The secret key whose space emitted the event.
+    #[serde(skip)]
+    pub key: String,
     pub event: String,
     pub event_type: String,
     pub url: String,
@@ -79,8 +84,12 @@ impl Deliveries {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    pub fn clear(&self) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    pub fn for_key(&self, key: &str) -> Vec<Delivery> {
+        self.all().into_iter().filter(|d| d.key == key).collect()
+    }
+
+    pub fn clear(&self, key: &str) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).retain(|d| d.key != key);
     }
 
     fn start(&self, d: Delivery) {
@@ -99,13 +108,14 @@ impl Deliveries {
 
 /// Sends `event` to `endpoint` in the background until it answers 2xx or the
 /// policy gives up. Outside a Tokio runtime (plain unit tests) nothing is sent.
-pub fn deliver(http: reqwest::Client, log: Arc<Deliveries>, policy: RetryPolicy, endpoint: &Endpoint, event: &Value) {
+pub fn deliver(http: reqwest::Client, log: Arc<Deliveries>, policy: RetryPolicy, key: &str, endpoint: &Endpoint, event: &Value) {
     let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
     let body = event.to_string();
     let (url, secret) = (endpoint.url.clone(), endpoint.secret.clone());
     let id = new_id("whdel_");
     log.start(Delivery {
         id: id.clone(),
+        key: key.to_owned(),
         event: event["id"].as_str().unwrap_or_default().to_owned(),
         event_type: event["type"].as_str().unwrap_or_default().to_owned(),
         url: url.clone(),
@@ -137,7 +147,7 @@ pub fn deliver(http: reqwest::Client, log: Arc<Deliveries>, policy: RetryPolicy,
                     d.status = "failed";
                 }
             });
-            if ok {
+            if ok || attempt == policy.attempts {
                 return;
             }
             tokio::time::sleep(backoff).await;

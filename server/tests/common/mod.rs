@@ -70,7 +70,8 @@ pub async fn complete_modal(app: &Router, client_secret: &str, accounts: &[&str]
 pub fn fast_sandbox() -> Router {
     let timing = server::sandbox::store::Timing {
         refresh_delay: std::time::Duration::from_millis(20),
-        refresh_cooldown_secs: 60,
+        refresh_cooldown_secs: 0,
+        subscription_interval: std::time::Duration::from_millis(150),
     };
     server::sandbox::router(Arc::new(server::sandbox::Sandbox::with_timing(timing)))
 }
