@@ -53,6 +53,9 @@ impl FromRef<AppState> for LeptosOptions {
 pub struct Built {
     pub router: Router,
     pub sandbox: Option<Arc<sandbox::Sandbox>>,
+    /// The embedded sandbox's secret key (tests drive the sandbox with it).
+    pub sandbox_key: Option<SecretString>,
+    pub webhooks: Arc<webhooks::Receiver>,
     pub mode: Mode,
 }
 
@@ -78,13 +81,9 @@ fn sandbox_secret_key() -> SecretString {
 /// reached over HTTP at that address, exactly as real Stripe would be):
 /// opens and migrates the database, then assembles the router.
 pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketAddr) -> Result<Built, String> {
+    let host = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
     let (mode, secret, publishable, default_base, default_js, sandbox) = match &config.mode {
         StripeMode::Sandbox => {
-            let host = if addr.ip().is_unspecified() {
-                SocketAddr::from(([127, 0, 0, 1], addr.port()))
-            } else {
-                addr
-            };
             // An external sandbox (STRIPE_API_BASE set) replaces the embedded one.
             let embedded = config
                 .api_base
@@ -118,13 +117,20 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketA
         publishable_key: publishable,
         stripe_js_url: config.stripe_js_url.clone().unwrap_or(default_js),
     };
+    let sandbox_key = sandbox.as_ref().map(|_| secret.clone());
     let stripe = stripe::StripeClient::new(&base, secret, stripe::ClientOptions::default()).map_err(|e| e.to_string())?;
     let storage = Arc::new(
         storage::Storage::open(&config.database_url)
             .await
             .map_err(|e| format!("database {}: {e}", config.database_url))?,
     );
-    let service: SharedService = Arc::new(service::StripeService::new(stripe, storage, client));
+    let stripe_service = Arc::new(service::StripeService::new(stripe.clone(), storage, client));
+    let service: SharedService = stripe_service.clone();
+    let receiver = Arc::new(webhooks::Receiver::new(config.webhook_secrets.clone(), stripe_service));
+    if sandbox.is_some() {
+        // The sandbox delivers events here, as Stripe would to a registered endpoint.
+        register_sandbox_webhook(stripe, receiver.clone(), format!("http://{host}/webhooks/stripe"));
+    }
 
     let state = AppState { leptos_options: leptos_options.clone(), service: service.clone() };
     let routes = generate_route_list(App);
@@ -141,9 +147,28 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketA
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(ctx, shell))
         .with_state(state)
         .route("/healthz", get(|| async { "ok" }));
-    let mut router = web::limit_body(router);
+    let mut router = web::limit_body(router.merge(webhooks::router(receiver.clone())));
     if let Some(sb) = &sandbox {
         router = router.nest(SANDBOX_PATH, sandbox::router(sb.clone()));
     }
-    Ok(Built { router: web::harden(router), sandbox, mode })
+    Ok(Built { router: web::harden(router), sandbox, sandbox_key, webhooks: receiver, mode })
+}
+
+/// Registers this server's webhook endpoint with the embedded sandbox once
+/// the server answers, and starts accepting the secret it returns.
+fn register_sandbox_webhook(stripe: stripe::StripeClient, receiver: Arc<webhooks::Receiver>, url: String) {
+    #[derive(serde::Deserialize)]
+    struct Endpoint {
+        secret: String,
+    }
+    tokio::spawn(async move {
+        let form = stripe::Form::new().field("url", url).list("enabled_events", ["*"]);
+        match stripe.post::<Endpoint>("/v1/webhook_endpoints", &form, None).await {
+            Ok(ep) => {
+                receiver.set_secrets(vec![SecretString::from(ep.secret)]);
+                tracing::info!("sandbox webhooks are delivered to /webhooks/stripe");
+            }
+            Err(e) => tracing::error!("could not register the sandbox webhook endpoint: {e}"),
+        }
+    });
 }

@@ -6,7 +6,7 @@ use crate::storage::Storage;
 use crate::stripe::types::{Customer, FcAccount, FcSession, List};
 use crate::stripe::{Form, StripeClient};
 use app::error::AppError;
-use app::model::{ClientConfig, CustomerDetails, CustomerId, LinkSession, LinkedAccount, Permission, SessionId};
+use app::model::{AccountId, ClientConfig, CustomerDetails, CustomerId, LinkSession, LinkedAccount, Permission, SessionId};
 use app::service::{LinkService, UserId};
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
@@ -115,6 +115,25 @@ impl LinkService for StripeService {
 }
 
 impl StripeService {
+    /// Applies a verified webhook event: for an account this app knows, the
+    /// current state is fetched from Stripe and stored together with the
+    /// event id; anything else is only recorded. Redeliveries change nothing.
+    pub async fn apply_event(&self, event_id: &str, kind: &str, account: Option<&AccountId>) -> Result<(), AppError> {
+        let fresh = match account {
+            Some(id) if self.storage.knows_account(id).await? => {
+                match self.stripe.get::<FcAccount>(&format!("/v1/financial_connections/accounts/{id}"), &Form::new()).await {
+                    Ok(a) => Some(LinkedAccount::from(a)),
+                    Err(e) if e.status() == Some(404) => None,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            _ => None,
+        };
+        let applied = self.storage.apply_event(event_id, kind, fresh.as_ref()).await?;
+        tracing::info!(event = event_id, kind, applied, "webhook event");
+        Ok(())
+    }
+
     async fn list_session_accounts(&self, session: &SessionId) -> Result<Vec<FcAccount>, AppError> {
         let mut all = Vec::new();
         let mut after: Option<String> = None;

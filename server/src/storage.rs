@@ -206,6 +206,50 @@ impl Storage {
         Ok(true)
     }
 
+    /// Records a webhook event and applies its effect in one transaction:
+    /// `account` (re-fetched from Stripe by the caller) replaces the stored
+    /// copy if the app knows that account. Returns false for an event id seen
+    /// before, in which case nothing changes.
+    pub async fn apply_event(&self, event_id: &str, kind: &str, account: Option<&LinkedAccount>) -> Result<bool, StorageError> {
+        let mut tx = self.pool.begin().await?;
+        let fresh = sqlx::query("INSERT INTO webhook_events (id, type, received_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING")
+            .bind(event_id)
+            .bind(kind)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !fresh {
+            return Ok(false);
+        }
+        if let Some(a) = account {
+            let permissions: Vec<&str> = a.permissions.iter().map(|p| p.as_str()).collect();
+            sqlx::query(
+                "UPDATE accounts SET institution_name = ?, display_name = ?, last4 = ?, category = ?, subcategory = ?, \
+                 status = ?, permissions = ?, updated_at = ? WHERE id = ?",
+            )
+            .bind(&a.institution_name)
+            .bind(&a.display_name)
+            .bind(&a.last4)
+            .bind(name_of(&a.category))
+            .bind(name_of(&a.subcategory))
+            .bind(a.status.as_str())
+            .bind(serde_json::to_string(&permissions).unwrap_or_else(|_| "[]".into()))
+            .bind(now())
+            .bind(a.id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Whether any user linked this account (webhooks for others are ignored).
+    pub async fn knows_account(&self, id: &AccountId) -> Result<bool, StorageError> {
+        Ok(sqlx::query("SELECT 1 FROM accounts WHERE id = ?").bind(id.as_str()).fetch_optional(&self.pool).await?.is_some())
+    }
+
     /// The user's accounts, first linked first.
     pub async fn accounts(&self, user: &UserId) -> Result<Vec<LinkedAccount>, StorageError> {
         let rows = sqlx::query(
@@ -325,6 +369,25 @@ mod tests {
         assert!(s.is_pending(&user, &SessionId::parse("fcsess_7").unwrap()).await.unwrap());
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pending_sessions").fetch_one(&s.pool).await.unwrap();
         assert_eq!(n, MAX_PENDING_SESSIONS);
+    }
+
+    #[tokio::test]
+    async fn an_event_applies_once() {
+        let (s, _) = temp_db().await;
+        let user = UserId::new("u");
+        let cus = CustomerId::parse("cus_1").unwrap();
+        let sess = SessionId::parse("fcsess_1").unwrap();
+        s.add_pending_session(&user, &sess).await.unwrap();
+        s.confirm(&user, &sess, &cus, &[account("fca_1")]).await.unwrap();
+        let mut inactive = account("fca_1");
+        inactive.status = AccountStatus::Inactive;
+        assert!(s.apply_event("evt_1", "financial_connections.account.deactivated", Some(&inactive)).await.unwrap());
+        assert_eq!(s.accounts(&user).await.unwrap()[0].status, AccountStatus::Inactive);
+        // Redelivered: a no-op, even with other data.
+        assert!(!s.apply_event("evt_1", "financial_connections.account.deactivated", Some(&account("fca_1"))).await.unwrap());
+        assert_eq!(s.accounts(&user).await.unwrap()[0].status, AccountStatus::Inactive);
+        assert!(s.knows_account(&AccountId::parse("fca_1").unwrap()).await.unwrap());
+        assert!(!s.knows_account(&AccountId::parse("fca_2").unwrap()).await.unwrap());
     }
 
     #[tokio::test]

@@ -1,11 +1,24 @@
-//! Stripe webhook signatures: signing (the sandbox sends events) and
-//! verification (the app receives them). `Stripe-Signature: t=…,v1=…[,v1=…]`
-//! where each `v1` is hex HMAC-SHA256 of `"{t}.{body}"` keyed with the whole
-//! `whsec_…` secret; any `v1` matching any configured secret is accepted.
+//! Stripe webhooks: signatures (the sandbox signs, the app verifies) and the
+//! app's receiving endpoint, `POST /webhooks/stripe`.
+//!
+//! `Stripe-Signature: t=…,v1=…[,v1=…]` where each `v1` is hex HMAC-SHA256 of
+//! `"{t}.{body}"` keyed with the whole `whsec_…` secret; any `v1` matching any
+//! configured secret is accepted. A verified event is recorded and applied in
+//! one transaction (redeliveries are no-ops), and the account it names is
+//! re-fetched from Stripe rather than taken from the payload, so arrival
+//! order does not matter.
 
+use crate::service::StripeService;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 use sha2::Sha256;
+use std::sync::{Arc, RwLock};
 
 /// How old a signature may be, as Stripe's libraries default.
 pub const TOLERANCE_SECS: i64 = 300;
@@ -72,6 +85,79 @@ pub fn verify(header: &str, body: &[u8], secrets: &[SecretString], now: i64, tol
         return Err(SignatureError::Expired);
     }
     Ok(())
+}
+
+/// The receiving side: accepted secrets (several during rotation) and the
+/// service that applies events.
+pub struct Receiver {
+    secrets: RwLock<Vec<SecretString>>,
+    service: Arc<StripeService>,
+}
+
+impl Receiver {
+    pub fn new(secrets: Vec<SecretString>, service: Arc<StripeService>) -> Self {
+        Receiver { secrets: RwLock::new(secrets), service }
+    }
+
+    /// Replaces the accepted secrets (sandbox mode learns its secret at start).
+    pub fn set_secrets(&self, secrets: Vec<SecretString>) {
+        *self.secrets.write().unwrap_or_else(|e| e.into_inner()) = secrets;
+    }
+
+    pub fn is_configured(&self) -> bool {
+        !self.secrets.read().unwrap_or_else(|e| e.into_inner()).is_empty()
+    }
+}
+
+pub fn router(receiver: Arc<Receiver>) -> Router {
+    Router::new().route("/webhooks/stripe", post(receive)).with_state(receiver)
+}
+
+#[derive(Deserialize)]
+struct Event {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    data: EventData,
+}
+
+#[derive(Deserialize)]
+struct EventData {
+    object: serde_json::Value,
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes) -> (StatusCode, &'static str) {
+    let secrets = r.secrets.read().unwrap_or_else(|e| e.into_inner()).clone();
+    if secrets.is_empty() {
+        tracing::warn!("webhook received but STRIPE_WEBHOOK_SECRET is not set");
+        return (StatusCode::SERVICE_UNAVAILABLE, "webhooks are not configured");
+    }
+    let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if let Err(e) = verify(signature, &body, &secrets, unix_now(), TOLERANCE_SECS) {
+        tracing::warn!("rejected webhook: {e}");
+        return (StatusCode::BAD_REQUEST, "invalid signature");
+    }
+    let Ok(event) = serde_json::from_slice::<Event>(&body) else {
+        return (StatusCode::BAD_REQUEST, "not a Stripe event");
+    };
+    let id_ok = event.id.starts_with("evt_") && event.id.len() <= 255 && event.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !id_ok {
+        return (StatusCode::BAD_REQUEST, "not a Stripe event id");
+    }
+    let account = event
+        .kind
+        .starts_with("financial_connections.account.")
+        .then(|| event.data.object["id"].as_str().and_then(|id| app::model::AccountId::parse(id).ok()))
+        .flatten();
+    match r.service.apply_event(&event.id, &event.kind, account.as_ref()).await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        // Not 2xx: Stripe will deliver it again later.
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "not processed"),
+    }
 }
 
 #[cfg(test)]

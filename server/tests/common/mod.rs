@@ -1,6 +1,8 @@
 //! Helpers shared by the server tests.
 #![allow(dead_code)]
 
+pub mod app;
+
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode};
 use axum::Router;

@@ -1,0 +1,192 @@
+//! The app's webhook endpoint: signatures, dedupe, out-of-order events, and
+//! the sandbox delivering to it live.
+
+mod common;
+
+use common::app::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use server::config::Config;
+use std::time::Duration;
+
+async fn until<T>(mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..300 {
+        if let Some(v) = f().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out");
+}
+
+#[tokio::test]
+async fn sandbox_events_reach_the_app_and_update_its_accounts() {
+    let app = spawn().await;
+    until(async || app.webhooks.is_configured().then_some(())).await;
+    let browser = app.browser().await;
+    let accounts = browser.link().await;
+    let id = accounts[0]["id"].as_str().unwrap();
+
+    let key = app.built_sandbox_key.clone().unwrap();
+    let resp = app
+        .http
+        .post(format!("{}/sandbox/_sandbox/accounts/{id}/status", app.base))
+        .bearer_auth(&key)
+        .form(&[("status", "inactive")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    until(async || {
+        let (_, listed) = browser.call("linked_accounts", &[]).await;
+        (listed[0]["status"] == "inactive").then_some(())
+    })
+    .await;
+}
+
+/// The app in Stripe mode against a standalone sandbox, with our own webhook secrets.
+struct StripeModeApp {
+    app: String,
+    sandbox: String,
+    http: reqwest::Client,
+}
+
+const SECRET_KEY: &str = "sk_test_webhooks";
+
+async fn stripe_mode() -> StripeModeApp {
+    let sb_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sandbox = format!("http://{}", sb_listener.local_addr().unwrap());
+    let router = server::sandbox::router(std::sync::Arc::new(server::sandbox::Sandbox::new()));
+    tokio::spawn(async move { axum::serve(sb_listener, router).await.unwrap() });
+
+    let db = temp_db();
+    let env = [
+        ("STRIPE_SECRET_KEY", SECRET_KEY.to_owned()),
+        ("STRIPE_PUBLISHABLE_KEY", "pk_test_webhooks".to_owned()),
+        ("STRIPE_API_BASE", sandbox.clone()),
+        ("STRIPE_WEBHOOK_SECRET", "whsec_old,whsec_new".to_owned()),
+        ("DATABASE_URL", db),
+    ];
+    let config = Config::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let built = server::build(&config, server::leptos_options().unwrap(), addr).await.unwrap();
+    tokio::spawn(async move { axum::serve(listener, built.router).await.unwrap() });
+    StripeModeApp { app: format!("http://{addr}"), sandbox, http: reqwest::Client::new() }
+}
+
+impl StripeModeApp {
+    /// Links one account through the app (server fns) and the sandbox's modal API.
+    async fn link(&self) -> (String, String) {
+        let page = self.http.get(format!("{}/", self.app)).send().await.unwrap();
+        let cookie = page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let call = |f: &'static str, form: Vec<(&'static str, String)>| {
+            let req = self.http.post(format!("{}/api/{f}", self.app)).header("Cookie", cookie.clone()).form(&form);
+            async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+        };
+        let session = call("start_link", vec![("name", String::new()), ("email", String::new())]).await;
+        let done = self
+            .http
+            .post(format!("{}/connect/api/complete", self.sandbox))
+            .json(&json!({"client_secret": session["client_secret"], "publishable_key": "pk_test_webhooks",
+                          "institution": "test_institution", "accounts": ["success"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(done.status(), StatusCode::OK);
+        let accounts = call("confirm_link", vec![("session_id", session["session_id"].as_str().unwrap().to_owned())]).await;
+        (cookie, accounts[0]["id"].as_str().unwrap().to_owned())
+    }
+
+    async fn status_of(&self, cookie: &str) -> String {
+        let v: Value = self
+            .http
+            .post(format!("{}/api/linked_accounts", self.app))
+            .header("Cookie", cookie)
+            .form(&[("", "")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v[0]["status"].as_str().unwrap().to_owned()
+    }
+
+    async fn set_status_at_stripe(&self, id: &str, status: &str) {
+        let r = self
+            .http
+            .post(format!("{}/_sandbox/accounts/{id}/status", self.sandbox))
+            .bearer_auth(SECRET_KEY)
+            .form(&[("status", status)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+
+    async fn deliver(&self, body: &str, signature: Option<String>) -> StatusCode {
+        let mut req = self.http.post(format!("{}/webhooks/stripe", self.app)).body(body.to_owned());
+        if let Some(s) = signature {
+            req = req.header("Stripe-Signature", s);
+        }
+        req.send().await.unwrap().status()
+    }
+}
+
+fn event(id: &str, kind: &str, account: &str, claimed_status: &str) -> String {
+    json!({"id": id, "object": "event", "type": kind,
+           "data": {"object": {"id": account, "object": "financial_connections.account", "status": claimed_status}}})
+    .to_string()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+#[tokio::test]
+async fn only_correctly_signed_events_are_accepted() {
+    let app = stripe_mode().await;
+    let body = event("evt_sig", "financial_connections.account.reactivated", "fca_unknown", "active");
+    let sign = |secret: &str, t: i64| Some(server::webhooks::header(secret, t, body.as_bytes()));
+    assert_eq!(app.deliver(&body, None).await, StatusCode::BAD_REQUEST);
+    assert_eq!(app.deliver(&body, sign("whsec_wrong", now())).await, StatusCode::BAD_REQUEST);
+    assert_eq!(app.deliver(&body, sign("whsec_new", now() - 301)).await, StatusCode::BAD_REQUEST);
+    assert_eq!(app.deliver(&body, Some("t=1,v1=zz".into())).await, StatusCode::BAD_REQUEST);
+    let tampered = body.replace("evt_sig", "evt_other");
+    let good_for_original = server::webhooks::header("whsec_new", now(), body.as_bytes());
+    assert_eq!(app.deliver(&tampered, Some(good_for_original)).await, StatusCode::BAD_REQUEST);
+    // Both secrets work during rotation; an unknown account is acknowledged and ignored.
+    assert_eq!(app.deliver(&body, sign("whsec_old", now())).await, StatusCode::OK);
+    let body2 = event("evt_sig2", "financial_connections.account.reactivated", "fca_unknown", "active");
+    assert_eq!(app.deliver(&body2, Some(server::webhooks::header("whsec_new", now(), body2.as_bytes()))).await, StatusCode::OK);
+    let junk = "{\"hello\":1}";
+    assert_eq!(app.deliver(junk, Some(server::webhooks::header("whsec_new", now(), junk.as_bytes()))).await, StatusCode::BAD_REQUEST);
+    let huge = "x".repeat(100 * 1024);
+    assert_eq!(app.deliver(&huge, Some(server::webhooks::header("whsec_new", now(), huge.as_bytes()))).await, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn events_are_applied_once_from_stripes_current_state() {
+    let app = stripe_mode().await;
+    let (cookie, id) = app.link().await;
+    assert_eq!(app.status_of(&cookie).await, "active");
+    let signed = |body: &str| Some(server::webhooks::header("whsec_new", now(), body.as_bytes()));
+
+    // Stripe says inactive; a late "reactivated" event claiming active arrives:
+    // the app stores what Stripe says now, not what the event carried.
+    app.set_status_at_stripe(&id, "inactive").await;
+    let late = event("evt_late", "financial_connections.account.reactivated", &id, "active");
+    assert_eq!(app.deliver(&late, signed(&late)).await, StatusCode::OK);
+    assert_eq!(app.status_of(&cookie).await, "inactive");
+
+    // The same event redelivered after Stripe changed: a no-op.
+    app.set_status_at_stripe(&id, "active").await;
+    assert_eq!(app.deliver(&late, signed(&late)).await, StatusCode::OK);
+    assert_eq!(app.status_of(&cookie).await, "inactive");
+
+    // A new event applies.
+    let next = event("evt_next", "financial_connections.account.reactivated", &id, "active");
+    assert_eq!(app.deliver(&next, signed(&next)).await, StatusCode::OK);
+    assert_eq!(app.status_of(&cookie).await, "active");
+}
