@@ -3,7 +3,7 @@
 //! calls the service. Nothing else happens here.
 
 use crate::error::AppError;
-use crate::model::{ClientConfig, LinkSession, LinkedAccount};
+use crate::model::{AccountDetail, ClientConfig, LinkSession, LinkedAccount};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -79,6 +79,39 @@ pub async fn linked_accounts() -> Result<Vec<LinkedAccount>, AppError> {
     ssr::respond(async {
         let user = ssr::current_user()?;
         ssr::service()?.linked_accounts(&user).await
+    }
+    .await)
+}
+
+/// One of the current user's accounts, fresh from Stripe.
+#[server(endpoint = "load_account")]
+pub async fn load_account(id: String) -> Result<AccountDetail, AppError> {
+    ssr::respond(async {
+        let id = crate::model::AccountId::parse(&id)?;
+        let user = ssr::current_user()?;
+        ssr::service()?.account(&user, &id).await
+    }
+    .await)
+}
+
+/// Starts a balance refresh on one of the current user's accounts.
+#[server(endpoint = "refresh_balance")]
+pub async fn refresh_balance(id: String) -> Result<AccountDetail, AppError> {
+    ssr::respond(async {
+        let id = crate::model::AccountId::parse(&id)?;
+        let user = ssr::current_user()?;
+        ssr::service()?.refresh_balance(&user, &id).await
+    }
+    .await)
+}
+
+/// Disconnects one of the current user's accounts.
+#[server(endpoint = "disconnect_account")]
+pub async fn disconnect_account(id: String) -> Result<AccountDetail, AppError> {
+    ssr::respond(async {
+        let id = crate::model::AccountId::parse(&id)?;
+        let user = ssr::current_user()?;
+        ssr::service()?.disconnect(&user, &id).await
     }
     .await)
 }

@@ -17,7 +17,7 @@ pub mod stripe_js;
 
 use crate::api::load_client_config;
 use crate::components::ModeBadge;
-use crate::pages::{LinkPage, NotFound};
+use crate::pages::{AccountPage, LinkPage, NotFound};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
@@ -61,6 +61,7 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=LinkPage/>
+                    <Route path=path!("/accounts/:id") view=AccountPage/>
                 </Routes>
             </main>
         </Router>

@@ -196,6 +196,71 @@ impl AccountStatus {
     }
 }
 
+/// An amount in the currency's minor unit (cents for USD), never a float.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Money {
+    pub minor: i64,
+    /// ISO 4217, lowercase as Stripe sends it (`usd`).
+    pub currency: String,
+}
+
+impl Money {
+    /// `$1,234.56`, `-$12.00`, or `1,234.56 EUR` for other currencies.
+    pub fn format(&self) -> String {
+        let sign = if self.minor < 0 { "-" } else { "" };
+        let abs = self.minor.unsigned_abs();
+        let (units, cents) = (abs / 100, abs % 100);
+        let digits = units.to_string();
+        let mut grouped = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        match self.currency.as_str() {
+            "usd" => format!("{sign}${grouped}.{cents:02}"),
+            other => format!("{sign}{grouped}.{cents:02} {}", other.to_uppercase()),
+        }
+    }
+}
+
+/// Where an asynchronous refresh stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshStatus {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshState {
+    pub status: RefreshStatus,
+    pub last_attempted_at: i64,
+    /// Unix seconds; `None` while pending (no refresh may start).
+    pub next_refresh_available_at: Option<i64>,
+}
+
+/// A balance as of a moment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Balance {
+    pub as_of: i64,
+    pub current: Money,
+    /// Cash accounts: what can be spent now.
+    pub available: Option<Money>,
+    /// Credit accounts: what is owed.
+    pub credit_used: Option<Money>,
+}
+
+/// One account with the data shown on its page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccountDetail {
+    pub account: LinkedAccount,
+    pub balance: Option<Balance>,
+    pub balance_refresh: Option<RefreshState>,
+}
+
 /// A linked account as the app shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LinkedAccount {
@@ -339,6 +404,17 @@ mod tests {
     fn unknown_subcategories_fall_back_to_other() {
         let s: AccountSubcategory = serde_json::from_str("\"brokerage\"").unwrap();
         assert_eq!(s, AccountSubcategory::Other);
+    }
+
+    #[test]
+    fn money_formats_in_minor_units() {
+        let usd = |minor| Money { minor, currency: "usd".into() };
+        assert_eq!(usd(0).format(), "$0.00");
+        assert_eq!(usd(5).format(), "$0.05");
+        assert_eq!(usd(123_456_789).format(), "$1,234,567.89");
+        assert_eq!(usd(-1_200).format(), "-$12.00");
+        assert_eq!(Money { minor: 100_000, currency: "eur".into() }.format(), "1,000.00 EUR");
+        assert_eq!(usd(i64::MIN).format(), "-$92,233,720,368,547,758.08");
     }
 
     #[test]

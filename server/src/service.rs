@@ -6,7 +6,7 @@ use crate::storage::Storage;
 use crate::stripe::types::{Customer, FcAccount, FcSession, List};
 use crate::stripe::{Form, StripeClient};
 use app::error::AppError;
-use app::model::{AccountId, ClientConfig, CustomerDetails, CustomerId, LinkSession, LinkedAccount, Permission, SessionId};
+use app::model::{AccountDetail, AccountId, ClientConfig, CustomerDetails, CustomerId, LinkSession, LinkedAccount, Permission, SessionId};
 use app::service::{LinkService, UserId};
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
@@ -112,9 +112,45 @@ impl LinkService for StripeService {
     async fn linked_accounts(&self, user: &UserId) -> Result<Vec<LinkedAccount>, AppError> {
         Ok(self.storage.accounts(user).await?)
     }
+
+    async fn account(&self, user: &UserId, id: &AccountId) -> Result<AccountDetail, AppError> {
+        self.authorize(user, id).await?;
+        self.reconciled(self.stripe.get(&format!("/v1/financial_connections/accounts/{id}"), &Form::new()).await?).await
+    }
+
+    async fn refresh_balance(&self, user: &UserId, id: &AccountId) -> Result<AccountDetail, AppError> {
+        self.authorize(user, id).await?;
+        let form = Form::new().list("features", ["balance"]);
+        self.reconciled(self.stripe.post(&format!("/v1/financial_connections/accounts/{id}/refresh"), &form, None).await?)
+            .await
+    }
+
+    async fn disconnect(&self, user: &UserId, id: &AccountId) -> Result<AccountDetail, AppError> {
+        self.authorize(user, id).await?;
+        let a = self.stripe.post(&format!("/v1/financial_connections/accounts/{id}/disconnect"), &Form::new(), None).await?;
+        tracing::info!(account = %id, "disconnected");
+        self.reconciled(a).await
+    }
 }
 
 impl StripeService {
+    /// Every read or action on an account starts here: not this user's → 404,
+    /// before any Stripe call is made with the id.
+    async fn authorize(&self, user: &UserId, id: &AccountId) -> Result<(), AppError> {
+        if self.storage.owns(user, id).await? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound)
+        }
+    }
+
+    /// Stores Stripe's answer about an account and returns it for the page.
+    async fn reconciled(&self, a: FcAccount) -> Result<AccountDetail, AppError> {
+        let detail = AccountDetail::from(a);
+        self.storage.reconcile(&detail.account).await?;
+        Ok(detail)
+    }
+
     /// Applies a verified webhook event: for an account this app knows, the
     /// current state is fetched from Stripe and stored together with the
     /// event id; anything else is only recorded. Redeliveries change nothing.

@@ -224,25 +224,27 @@ impl Storage {
             return Ok(false);
         }
         if let Some(a) = account {
-            let permissions: Vec<&str> = a.permissions.iter().map(|p| p.as_str()).collect();
-            sqlx::query(
-                "UPDATE accounts SET institution_name = ?, display_name = ?, last4 = ?, category = ?, subcategory = ?, \
-                 status = ?, permissions = ?, updated_at = ? WHERE id = ?",
-            )
-            .bind(&a.institution_name)
-            .bind(&a.display_name)
-            .bind(&a.last4)
-            .bind(name_of(&a.category))
-            .bind(name_of(&a.subcategory))
-            .bind(a.status.as_str())
-            .bind(serde_json::to_string(&permissions).unwrap_or_else(|_| "[]".into()))
-            .bind(now())
-            .bind(a.id.as_str())
-            .execute(&mut *tx)
-            .await?;
+            update_account(&mut *tx, a).await?;
         }
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Stores what Stripe just said about an account.
+    pub async fn reconcile(&self, account: &LinkedAccount) -> Result<(), StorageError> {
+        let mut conn = self.pool.acquire().await?;
+        update_account(&mut *conn, account).await
+    }
+
+    /// Whether `user` linked account `id`: the check before any read or
+    /// action on an account.
+    pub async fn owns(&self, user: &UserId, id: &AccountId) -> Result<bool, StorageError> {
+        let row = sqlx::query("SELECT 1 FROM accounts WHERE id = ? AND user_id = ?")
+            .bind(id.as_str())
+            .bind(user.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
     }
 
     /// Whether any user linked this account (webhooks for others are ignored).
@@ -277,6 +279,27 @@ impl Storage {
             })
             .collect()
     }
+}
+
+/// Overwrites the stored copy of an account (never its owner).
+async fn update_account(conn: &mut sqlx::SqliteConnection, a: &LinkedAccount) -> Result<(), StorageError> {
+    let permissions: Vec<&str> = a.permissions.iter().map(|p| p.as_str()).collect();
+    sqlx::query(
+        "UPDATE accounts SET institution_name = ?, display_name = ?, last4 = ?, category = ?, subcategory = ?, \
+         status = ?, permissions = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(&a.institution_name)
+    .bind(&a.display_name)
+    .bind(&a.last4)
+    .bind(name_of(&a.category))
+    .bind(name_of(&a.subcategory))
+    .bind(a.status.as_str())
+    .bind(serde_json::to_string(&permissions).unwrap_or_else(|_| "[]".into()))
+    .bind(now())
+    .bind(a.id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -136,3 +136,42 @@ async fn linked_accounts_survive_a_restart() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(listed, accounts);
 }
+
+#[tokio::test]
+async fn another_users_account_is_not_found_and_untouched() {
+    let app = spawn().await;
+    let alice = app.browser().await;
+    let accounts = alice.link().await;
+    let id = accounts[0]["id"].as_str().unwrap();
+    let mallory = app.browser().await;
+    for f in ["load_account", "refresh_balance", "disconnect_account"] {
+        let (s, err) = mallory.call(f, &[("id", id)]).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{f}: {err}");
+        assert_eq!(err, json!("NotFound"));
+    }
+    // Nothing happened to Alice's account at Stripe.
+    let (s, mine) = alice.call("load_account", &[("id", id)]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(mine["account"]["status"], "active");
+    assert_eq!(mine["balance_refresh"], json!(null));
+    let (s, _) = alice.call("load_account", &[("id", "not-an-id")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn refresh_then_disconnect_an_account() {
+    let app = spawn().await;
+    let alice = app.browser().await;
+    let id = alice.link().await[0]["id"].as_str().unwrap().to_owned();
+    let (s, started) = alice.call("refresh_balance", &[("id", &id)]).await;
+    assert_eq!(s, StatusCode::OK, "{started}");
+    assert_eq!(started["balance_refresh"]["status"], "pending");
+    let (s, gone) = alice.call("disconnect_account", &[("id", &id)]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(gone["account"]["status"], "disconnected");
+    let (_, listed) = alice.call("linked_accounts", &[]).await;
+    assert_eq!(listed[0]["status"], "disconnected", "the stored copy is reconciled");
+    let (s, err) = alice.call("refresh_balance", &[("id", &id)]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(err["Stripe"]["code"], "account_inactive");
+}

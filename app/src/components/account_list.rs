@@ -33,7 +33,7 @@ fn AccountRow(account: LinkedAccount) -> impl IntoView {
         <li class="account" data-testid="account" data-account-id=account.id.to_string()>
             <div class="account-main">
                 <span class="institution">{account.institution_name.clone()}</span>
-                <span class="account-name">{name}</span>
+                <a class="account-name" href=format!("/accounts/{}", account.id) data-testid="account-link">{name}</a>
             </div>
             <div class="account-meta">
                 <span class="last4">{last4}</span>

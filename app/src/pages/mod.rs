@@ -1,7 +1,9 @@
 //! Routed pages. Each page owns its state and calls server functions.
 
+mod account;
 mod link;
 mod not_found;
 
+pub use account::AccountPage;
 pub use link::LinkPage;
 pub use not_found::NotFound;

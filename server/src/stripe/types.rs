@@ -3,7 +3,8 @@
 //! version cannot break decoding.
 
 use app::model::{
-    AccountCategory, AccountId, AccountStatus, AccountSubcategory, CustomerId, LinkedAccount, Permission, SessionId,
+    AccountCategory, AccountDetail, AccountId, AccountStatus, AccountSubcategory, Balance, CustomerId, LinkedAccount, Money,
+    Permission, RefreshState, RefreshStatus, SessionId,
 };
 use serde::{Deserialize, Deserializer};
 
@@ -37,9 +38,57 @@ pub struct FcSession {
     pub accounts: List<FcAccount>,
 }
 
+/// Stripe's balance object: `{as_of, type, current: {usd: cents}, cash: {available: {…}}, credit: {used: {…}}}`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct FcBalance {
+    pub as_of: i64,
+    pub current: std::collections::BTreeMap<String, i64>,
+    #[serde(default)]
+    pub cash: Option<CashBalance>,
+    #[serde(default)]
+    pub credit: Option<CreditBalance>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct CashBalance {
+    pub available: Option<std::collections::BTreeMap<String, i64>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct CreditBalance {
+    pub used: Option<std::collections::BTreeMap<String, i64>>,
+}
+
+/// The first (usually only) currency of a Stripe amount map.
+fn money(map: &std::collections::BTreeMap<String, i64>) -> Option<Money> {
+    map.iter().next().map(|(c, v)| Money { minor: *v, currency: c.to_lowercase() })
+}
+
+impl FcBalance {
+    pub fn to_model(&self) -> Option<Balance> {
+        Some(Balance {
+            as_of: self.as_of,
+            current: money(&self.current)?,
+            available: self.cash.as_ref().and_then(|c| c.available.as_ref()).and_then(money),
+            credit_used: self.credit.as_ref().and_then(|c| c.used.as_ref()).and_then(money),
+        })
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct FcRefresh {
+    pub status: RefreshStatus,
+    pub last_attempted_at: i64,
+    pub next_refresh_available_at: Option<i64>,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 pub struct FcAccount {
     pub id: AccountId,
+    #[serde(default)]
+    pub balance: Option<FcBalance>,
+    #[serde(default)]
+    pub balance_refresh: Option<FcRefresh>,
     pub account_holder: Option<AccountHolder>,
     pub institution_name: String,
     pub display_name: Option<String>,
@@ -68,6 +117,20 @@ impl From<FcAccount> for LinkedAccount {
             subcategory: a.subcategory,
             status: a.status,
             permissions: a.permissions,
+        }
+    }
+}
+
+impl From<FcAccount> for AccountDetail {
+    fn from(a: FcAccount) -> Self {
+        AccountDetail {
+            balance: a.balance.as_ref().and_then(FcBalance::to_model),
+            balance_refresh: a.balance_refresh.as_ref().map(|r| RefreshState {
+                status: r.status,
+                last_attempted_at: r.last_attempted_at,
+                next_refresh_available_at: r.next_refresh_available_at,
+            }),
+            account: LinkedAccount::from(a),
         }
     }
 }

@@ -1,0 +1,234 @@
+//! `/accounts/{id}`: one linked account — its balance with an honest,
+//! asynchronous Refresh (pending → succeeded/failed, and when the next one
+//! may run), and Disconnect with confirmation. Inactive and disconnected
+//! accounts keep their last data and offer a relink.
+
+use crate::api::{disconnect_account, load_account, refresh_balance};
+use crate::components::ErrorView;
+use crate::model::{AccountDetail, AccountStatus, Balance, RefreshState, RefreshStatus};
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+/// `2026-11-24 13:05:09 UTC`, the same on the server and in the browser.
+pub fn utc(ts: i64) -> String {
+    let (days, secs) = (ts.div_euclid(86_400), ts.rem_euclid(86_400));
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let reload = RwSignal::new(0u32);
+    let detail = Resource::new(move || (id(), reload.get()), |(id, _)| load_account(id));
+    // The newest answer from any action, shown in place of the loaded one.
+    let latest = RwSignal::new(None::<AccountDetail>);
+    let error = RwSignal::new(None::<ErrorView>);
+
+    let refresh = Action::new(|id: &String| refresh_balance(id.clone()));
+    let disconnect = Action::new(|id: &String| disconnect_account(id.clone()));
+    Effect::new(move |_| {
+        for result in [refresh.value().get(), disconnect.value().get()].into_iter().flatten() {
+            match result {
+                Ok(d) => {
+                    error.set(None);
+                    latest.set(Some(d));
+                }
+                Err(e) => error.set(Some(e.into())),
+            }
+        }
+    });
+
+    // While a refresh is pending, look again every second (no reload needed).
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let current = latest.get().or_else(|| detail.get().and_then(Result::ok));
+        let pending = current.and_then(|d| d.balance_refresh).is_some_and(|r| r.status == RefreshStatus::Pending);
+        if pending {
+            set_timeout(
+                move || {
+                    latest.set(None);
+                    reload.update(|n| *n += 1);
+                },
+                std::time::Duration::from_secs(1),
+            );
+        }
+    });
+
+    let on_disconnect = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let ok = web_sys::window()
+                .and_then(|w| {
+                    w.confirm_with_message(
+                        "Disconnect this account? The app keeps the data it already has, but cannot refresh it.",
+                    )
+                    .ok()
+                })
+                .unwrap_or(false);
+            if ok {
+                disconnect.dispatch(id());
+            }
+        }
+    };
+
+    view! {
+        <p><a href="/" class="back">"← All accounts"</a></p>
+        <Suspense fallback=|| view! { <section class="card"><p class="muted">"Loading account…"</p></section> }>
+            {move || {
+                let loaded = detail.get()?;
+                let shown = latest.get().map(Ok).unwrap_or(loaded);
+                Some(match shown {
+                    Err(e) => {
+                        let e = ErrorView::from(e);
+                        view! {
+                            <section class="card" data-testid="account-missing">
+                                <h1>"Account not available"</h1>
+                                <p class="status error" role="alert">{e.message}</p>
+                            </section>
+                        }
+                        .into_any()
+                    }
+                    Ok(d) => view! {
+                        <AccountView
+                            detail=d
+                            refreshing=refresh.pending()
+                            on_refresh=Callback::new(move |_| { refresh.dispatch(id()); })
+                            on_disconnect=Callback::new(on_disconnect)
+                            disconnecting=disconnect.pending()
+                        />
+                    }
+                    .into_any(),
+                })
+            }}
+        </Suspense>
+        {move || error.get().map(|e| view! {
+            <p class="status error" role="alert" data-testid="account-error">
+                <span class="message">{e.message}</span>
+                {e.code.map(|c| view! { <code class="code">{c}</code> })}
+            </p>
+        })}
+    }
+}
+
+#[component]
+fn AccountView(
+    detail: AccountDetail,
+    refreshing: Memo<bool>,
+    on_refresh: Callback<()>,
+    on_disconnect: Callback<()>,
+    disconnecting: Memo<bool>,
+) -> impl IntoView {
+    let a = detail.account.clone();
+    let status = a.status;
+    let active = status == AccountStatus::Active;
+    let name = a.display_name.clone().unwrap_or_else(|| a.subcategory.label().to_owned());
+    let pending = detail.balance_refresh.as_ref().is_some_and(|r| r.status == RefreshStatus::Pending);
+    let refresh_note = refresh_note(detail.balance_refresh.as_ref());
+    let status_label = match status {
+        AccountStatus::Active => "Active",
+        AccountStatus::Inactive => "Inactive",
+        AccountStatus::Disconnected => "Disconnected",
+        AccountStatus::Unknown => "Unknown",
+    };
+    view! {
+        <section class="card">
+            <p class="institution">{a.institution_name.clone()}</p>
+            <h1 data-testid="account-name">{name}</h1>
+            <p class="account-meta">
+                <span class="last4">{a.last4.clone().map(|l| format!("•••• {l}"))}</span>
+                <span class="kind">{format!("{} · {}", a.category.label(), a.subcategory.label())}</span>
+                <span class=format!("badge status-{}", status.as_str()) data-testid="account-status">{status_label}</span>
+            </p>
+            {(!active).then(|| view! {
+                <div class="status neutral" data-testid="relink-needed">
+                    "Stripe can no longer read this account, so its data below may be out of date. "
+                    <a href="/">"Relink it"</a>" with a new session."
+                </div>
+            })}
+        </section>
+        <section class="card" data-testid="balance-card">
+            <h2>"Balance"</h2>
+            <BalanceView balance=detail.balance.clone()/>
+            <div class="actions-row">
+                <button
+                    type="button"
+                    class="primary"
+                    data-testid="refresh-balance"
+                    disabled=move || pending || refreshing.get() || !active
+                    on:click=move |_| on_refresh.run(())
+                >
+                    {if pending { "Refreshing…" } else { "Refresh balance" }}
+                </button>
+                <span class="muted" data-testid="refresh-note">{refresh_note}</span>
+            </div>
+        </section>
+        {(status != AccountStatus::Disconnected).then(|| view! {
+            <section class="card">
+                <h2>"Disconnect"</h2>
+                <p class="muted">"Stop sharing this account's data. Linked data already here stays visible."</p>
+                <button
+                    type="button"
+                    class="danger"
+                    data-testid="disconnect"
+                    disabled=move || disconnecting.get()
+                    on:click=move |_| on_disconnect.run(())
+                >
+                    "Disconnect account"
+                </button>
+            </section>
+        })}
+    }
+}
+
+fn refresh_note(r: Option<&RefreshState>) -> String {
+    match r {
+        None => "Never refreshed.".to_owned(),
+        Some(r) => match r.status {
+            RefreshStatus::Pending => format!("Refresh started {}; Stripe is fetching the balance.", utc(r.last_attempted_at)),
+            RefreshStatus::Succeeded | RefreshStatus::Failed => {
+                let outcome = if r.status == RefreshStatus::Failed { "The last refresh failed" } else { "Refreshed" };
+                match r.next_refresh_available_at {
+                    Some(next) => format!("{outcome} at {}. Next refresh available from {}.", utc(r.last_attempted_at), utc(next)),
+                    None => format!("{outcome} at {}.", utc(r.last_attempted_at)),
+                }
+            }
+        },
+    }
+}
+
+#[component]
+fn BalanceView(balance: Option<Balance>) -> impl IntoView {
+    match balance {
+        None => view! { <p class="muted" data-testid="no-balance">"No balance yet. Refresh to fetch it from the bank."</p> }.into_any(),
+        Some(b) => view! {
+            <p class="amount" data-testid="balance-current">{b.current.format()}</p>
+            {b.available.map(|m| view! { <p data-testid="balance-available">"Available: "{m.format()}</p> })}
+            {b.credit_used.map(|m| view! { <p data-testid="balance-credit-used">"Credit used: "{m.format()}</p> })}
+            <p class="muted">"As of "{utc(b.as_of)}</p>
+        }
+        .into_any(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_times_are_formatted_without_a_clock() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(1_492_774_577), "2017-04-21 11:36:17 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00 UTC");
+    }
+}
