@@ -94,13 +94,15 @@ pub async fn load_account(id: String) -> Result<AccountDetail, AppError> {
     .await)
 }
 
-/// Starts a balance refresh on one of the current user's accounts.
-#[server(endpoint = "refresh_balance")]
-pub async fn refresh_balance(id: String) -> Result<AccountDetail, AppError> {
+/// Starts a refresh (`balance`, `ownership` or `transactions`) on one of the
+/// current user's accounts.
+#[server(endpoint = "refresh_account")]
+pub async fn refresh_account(id: String, feature: String) -> Result<AccountDetail, AppError> {
     ssr::respond(async {
         let id = crate::model::AccountId::parse(&id)?;
+        let feature = crate::model::DataFeature::parse(&feature)?;
         let user = ssr::current_user()?;
-        ssr::service()?.refresh_balance(&user, &id).await
+        ssr::service()?.refresh(&user, &id, feature).await
     }
     .await)
 }

@@ -253,12 +253,91 @@ pub struct Balance {
     pub credit_used: Option<Money>,
 }
 
+/// Data a refresh can fetch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataFeature {
+    Balance,
+    Ownership,
+    Transactions,
+}
+
+impl DataFeature {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataFeature::Balance => "balance",
+            DataFeature::Ownership => "ownership",
+            DataFeature::Transactions => "transactions",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        match raw {
+            "balance" => Ok(DataFeature::Balance),
+            "ownership" => Ok(DataFeature::Ownership),
+            "transactions" => Ok(DataFeature::Transactions),
+            _ => Err(AppError::invalid("feature", "Expected balance, ownership or transactions.")),
+        }
+    }
+}
+
+/// An account holder as the bank reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+}
+
+/// Does the bank's owner list include the name the user gave?
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NameMatch {
+    Matches,
+    DoesNotMatch,
+    /// The user gave no name to compare with.
+    NoNameGiven,
+    /// The bank reported no owner names.
+    NoOwnerData,
+}
+
+impl NameMatch {
+    /// Compares ignoring case, punctuation and extra spaces.
+    pub fn of(given: Option<&str>, owners: &[Owner]) -> Self {
+        let norm = |s: &str| {
+            s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect::<Vec<_>>().join(" ")
+        };
+        let Some(given) = given.map(norm).filter(|g| !g.is_empty()) else { return NameMatch::NoNameGiven };
+        let names: Vec<String> = owners.iter().filter_map(|o| o.name.as_deref()).map(norm).collect();
+        if names.is_empty() {
+            NameMatch::NoOwnerData
+        } else if names.contains(&given) {
+            NameMatch::Matches
+        } else {
+            NameMatch::DoesNotMatch
+        }
+    }
+}
+
 /// One account with the data shown on its page.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccountDetail {
     pub account: LinkedAccount,
     pub balance: Option<Balance>,
     pub balance_refresh: Option<RefreshState>,
+    /// `None` until ownership has been fetched.
+    pub owners: Option<Vec<Owner>>,
+    pub ownership_refresh: Option<RefreshState>,
+    pub name_match: NameMatch,
+}
+
+impl AccountDetail {
+    /// Whether any refresh is still running.
+    pub fn refreshing(&self) -> bool {
+        [&self.balance_refresh, &self.ownership_refresh]
+            .iter()
+            .any(|r| r.as_ref().is_some_and(|r| r.status == RefreshStatus::Pending))
+    }
 }
 
 /// A linked account as the app shows it.
@@ -404,6 +483,18 @@ mod tests {
     fn unknown_subcategories_fall_back_to_other() {
         let s: AccountSubcategory = serde_json::from_str("\"brokerage\"").unwrap();
         assert_eq!(s, AccountSubcategory::Other);
+    }
+
+    #[test]
+    fn names_match_loosely_but_not_wrongly() {
+        let owner = |n: &str| Owner { name: Some(n.into()), email: None, phone: None, address: None };
+        let owners = [owner("Jenny Rosen"), owner("Jane Smith")];
+        assert_eq!(NameMatch::of(Some("jenny  rosen"), &owners), NameMatch::Matches);
+        assert_eq!(NameMatch::of(Some("JANE SMITH."), &owners), NameMatch::Matches);
+        assert_eq!(NameMatch::of(Some("Jenny"), &owners), NameMatch::DoesNotMatch);
+        assert_eq!(NameMatch::of(Some("  "), &owners), NameMatch::NoNameGiven);
+        assert_eq!(NameMatch::of(None, &owners), NameMatch::NoNameGiven);
+        assert_eq!(NameMatch::of(Some("Jenny Rosen"), &[]), NameMatch::NoOwnerData);
     }
 
     #[test]

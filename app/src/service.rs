@@ -3,7 +3,7 @@
 //! client and storage. The app itself never speaks HTTP to Stripe.
 
 use crate::error::AppError;
-use crate::model::{AccountDetail, AccountId, ClientConfig, CustomerDetails, LinkSession, LinkedAccount, SessionId};
+use crate::model::{AccountDetail, AccountId, ClientConfig, DataFeature, CustomerDetails, LinkSession, LinkedAccount, SessionId};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -44,9 +44,9 @@ pub trait LinkService: Send + Sync + 'static {
     /// account is `NotFound`, and Stripe is not asked about it.
     async fn account(&self, user: &UserId, id: &AccountId) -> Result<AccountDetail, AppError>;
 
-    /// Asks Stripe to refresh the balance (asynchronous: it comes back
+    /// Asks Stripe to refresh one kind of data (asynchronous: it comes back
     /// pending, or unchanged when a refresh is not available yet).
-    async fn refresh_balance(&self, user: &UserId, id: &AccountId) -> Result<AccountDetail, AppError>;
+    async fn refresh(&self, user: &UserId, id: &AccountId, feature: DataFeature) -> Result<AccountDetail, AppError>;
 
     /// Disconnects the account at Stripe; its last data stays readable.
     async fn disconnect(&self, user: &UserId, id: &AccountId) -> Result<AccountDetail, AppError>;

@@ -8,7 +8,7 @@ test("an account page refreshes its balance and can be disconnected", async ({ p
   await expect(page).toHaveURL(/\/accounts\/fca_/);
   await expect(page.getByTestId("account-name")).toHaveText("Success");
   await expect(page.getByTestId("no-balance")).toBeVisible();
-  await expect(page.getByTestId("refresh-note")).toHaveText("Never refreshed.");
+  await expect(page.getByTestId("refresh-note-balance")).toHaveText("Never refreshed.");
 
   await page.getByTestId("refresh-balance").click();
   await expect(page.getByTestId("refresh-balance")).toHaveText("Refreshing…");
@@ -16,7 +16,7 @@ test("an account page refreshes its balance and can be disconnected", async ({ p
   // Settles without a reload.
   await expect(page.getByTestId("balance-current")).toHaveText(/^\$[\d,]+\.\d\d$/);
   await expect(page.getByTestId("balance-available")).toContainText("Available: $");
-  await expect(page.getByTestId("refresh-note")).toContainText("Next refresh available from");
+  await expect(page.getByTestId("refresh-note-balance")).toContainText("Next refresh available from");
 
   page.once("dialog", (d) => d.accept());
   await page.getByTestId("disconnect").click();
@@ -54,4 +54,34 @@ test("someone else's account page shows nothing of it", async ({ page, browser }
   expect(await stranger.content()).not.toContain("6789");
   expect(response?.status()).toBeLessThan(500);
   await other.close();
+});
+
+test("ownership shows the owners and whether they match the name given", async ({ page }) => {
+  await openLinkPage(page);
+  await page.getByLabel("Name").fill("Jenny Rosen");
+  await linkAccounts(page);
+  await page.getByTestId("account-link").first().click();
+  await expect(page.getByTestId("no-owners")).toBeVisible();
+  await page.getByTestId("refresh-ownership").click();
+  await expect(page.getByTestId("owner")).toHaveCount(1);
+  await expect(page.getByTestId("owners")).toContainText("Jenny Rosen");
+  await expect(page.getByTestId("owners")).toContainText("+1 555-555-5555");
+  await expect(page.getByTestId("name-match")).toHaveText("✓ An owner matches the name you gave.");
+});
+
+test("an owner who is not the person linking is flagged", async ({ page }) => {
+  await openLinkPage(page);
+  await page.getByLabel("Name").fill("Jenny Rosen");
+  await page.getByTestId("link-button").click();
+  const m = page.frameLocator('[data-testid="stripe-sandbox-modal"]');
+  await m.getByTestId("consent-agree").click();
+  await m.locator('[data-institution="ownership_accounts"]').click();
+  await m.getByTestId("account-owner_matches").uncheck();
+  await m.getByTestId("account-owner_differs").check();
+  await m.getByTestId("link-accounts").click();
+  await m.getByTestId("done").click();
+  await page.getByTestId("account-link").first().click();
+  await page.getByTestId("refresh-ownership").click();
+  await expect(page.getByTestId("owners")).toContainText("Jane Smith");
+  await expect(page.getByTestId("name-match")).toHaveText("✗ No owner matches the name you gave.");
 });

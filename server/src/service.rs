@@ -3,10 +3,10 @@
 //! click, ownership checks on everything Stripe returns).
 
 use crate::storage::Storage;
-use crate::stripe::types::{Customer, FcAccount, FcSession, List};
+use crate::stripe::types::{Customer, FcAccount, FcOwner, FcSession, List};
 use crate::stripe::{Form, StripeClient};
 use app::error::AppError;
-use app::model::{AccountDetail, AccountId, ClientConfig, CustomerDetails, CustomerId, LinkSession, LinkedAccount, Permission, SessionId};
+use app::model::{AccountDetail, AccountId, ClientConfig, DataFeature, Owner, CustomerDetails, CustomerId, LinkSession, LinkedAccount, Permission, SessionId};
 use app::service::{LinkService, UserId};
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
@@ -115,21 +115,22 @@ impl LinkService for StripeService {
 
     async fn account(&self, user: &UserId, id: &AccountId) -> Result<AccountDetail, AppError> {
         self.authorize(user, id).await?;
-        self.reconciled(self.stripe.get(&format!("/v1/financial_connections/accounts/{id}"), &Form::new()).await?).await
+        let a = self.stripe.get(&format!("/v1/financial_connections/accounts/{id}"), &Form::new()).await?;
+        self.reconciled(user, a).await
     }
 
-    async fn refresh_balance(&self, user: &UserId, id: &AccountId) -> Result<AccountDetail, AppError> {
+    async fn refresh(&self, user: &UserId, id: &AccountId, feature: DataFeature) -> Result<AccountDetail, AppError> {
         self.authorize(user, id).await?;
-        let form = Form::new().list("features", ["balance"]);
-        self.reconciled(self.stripe.post(&format!("/v1/financial_connections/accounts/{id}/refresh"), &form, None).await?)
-            .await
+        let form = Form::new().list("features", [feature.as_str()]);
+        let a = self.stripe.post(&format!("/v1/financial_connections/accounts/{id}/refresh"), &form, None).await?;
+        self.reconciled(user, a).await
     }
 
     async fn disconnect(&self, user: &UserId, id: &AccountId) -> Result<AccountDetail, AppError> {
         self.authorize(user, id).await?;
         let a = self.stripe.post(&format!("/v1/financial_connections/accounts/{id}/disconnect"), &Form::new(), None).await?;
         tracing::info!(account = %id, "disconnected");
-        self.reconciled(a).await
+        self.reconciled(user, a).await
     }
 }
 
@@ -144,9 +145,19 @@ impl StripeService {
         }
     }
 
-    /// Stores Stripe's answer about an account and returns it for the page.
-    async fn reconciled(&self, a: FcAccount) -> Result<AccountDetail, AppError> {
-        let detail = AccountDetail::from(a);
+    /// Stores Stripe's answer about an account and returns it for the page,
+    /// with its owners (when fetched) compared to the name the user gave.
+    async fn reconciled(&self, user: &UserId, a: FcAccount) -> Result<AccountDetail, AppError> {
+        let owners = match a.ownership_id() {
+            Some(ownership) => {
+                let q = Form::new().field("ownership", ownership).field("limit", "100");
+                let list: List<FcOwner> = self.stripe.get(&format!("/v1/financial_connections/accounts/{}/owners", a.id), &q).await?;
+                Some(list.data.into_iter().map(Owner::from).collect())
+            }
+            None => None,
+        };
+        let given = self.storage.user(user).await?.details.name;
+        let detail = a.into_detail(owners, given.as_deref());
         self.storage.reconcile(&detail.account).await?;
         Ok(detail)
     }

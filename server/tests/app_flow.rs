@@ -144,8 +144,8 @@ async fn another_users_account_is_not_found_and_untouched() {
     let accounts = alice.link().await;
     let id = accounts[0]["id"].as_str().unwrap();
     let mallory = app.browser().await;
-    for f in ["load_account", "refresh_balance", "disconnect_account"] {
-        let (s, err) = mallory.call(f, &[("id", id)]).await;
+    for f in ["load_account", "refresh_account", "disconnect_account"] {
+        let (s, err) = mallory.call(f, &[("id", id), ("feature", "balance")]).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{f}: {err}");
         assert_eq!(err, json!("NotFound"));
     }
@@ -163,7 +163,7 @@ async fn refresh_then_disconnect_an_account() {
     let app = spawn().await;
     let alice = app.browser().await;
     let id = alice.link().await[0]["id"].as_str().unwrap().to_owned();
-    let (s, started) = alice.call("refresh_balance", &[("id", &id)]).await;
+    let (s, started) = alice.call("refresh_account", &[("id", &id), ("feature", "balance")]).await;
     assert_eq!(s, StatusCode::OK, "{started}");
     assert_eq!(started["balance_refresh"]["status"], "pending");
     let (s, gone) = alice.call("disconnect_account", &[("id", &id)]).await;
@@ -171,7 +171,30 @@ async fn refresh_then_disconnect_an_account() {
     assert_eq!(gone["account"]["status"], "disconnected");
     let (_, listed) = alice.call("linked_accounts", &[]).await;
     assert_eq!(listed[0]["status"], "disconnected", "the stored copy is reconciled");
-    let (s, err) = alice.call("refresh_balance", &[("id", &id)]).await;
+    let (s, err) = alice.call("refresh_account", &[("id", &id), ("feature", "balance")]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{err}");
     assert_eq!(err["Stripe"]["code"], "account_inactive");
+    let (s, _) = alice.call("refresh_account", &[("id", &id), ("feature", "everything")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn ownership_is_compared_with_the_name_given() {
+    let app = spawn().await;
+    let alice = app.browser().await; // links as "Jenny Rosen" (see Browser::link)
+    let id = alice.link().await[0]["id"].as_str().unwrap().to_owned();
+    let (_, d) = alice.call("load_account", &[("id", &id)]).await;
+    assert_eq!((d["owners"].clone(), d["name_match"].clone()), (json!(null), json!("NoOwnerData")));
+    let (s, started) = alice.call("refresh_account", &[("id", &id), ("feature", "ownership")]).await;
+    assert_eq!((s, &started["ownership_refresh"]["status"]), (StatusCode::OK, &json!("pending")));
+    let mut detail = started;
+    for _ in 0..100 {
+        if detail["ownership_refresh"]["status"] == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        detail = alice.call("load_account", &[("id", &id)]).await.1;
+    }
+    assert_eq!(detail["owners"][0]["name"], "Jenny Rosen");
+    assert_eq!(detail["name_match"], "Matches");
 }

@@ -1,11 +1,12 @@
-//! `/accounts/{id}`: one linked account — its balance with an honest,
+//! `/accounts/{id}`: one linked account — its balance and its owners (with
+//! whether they match the name the user gave), each with an honest,
 //! asynchronous Refresh (pending → succeeded/failed, and when the next one
 //! may run), and Disconnect with confirmation. Inactive and disconnected
 //! accounts keep their last data and offer a relink.
 
-use crate::api::{disconnect_account, load_account, refresh_balance};
+use crate::api::{disconnect_account, load_account, refresh_account};
 use crate::components::ErrorView;
-use crate::model::{AccountDetail, AccountStatus, Balance, RefreshState, RefreshStatus};
+use crate::model::{AccountDetail, AccountStatus, Balance, DataFeature, NameMatch, Owner, Permission, RefreshState, RefreshStatus};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -35,7 +36,7 @@ pub fn AccountPage() -> impl IntoView {
     let latest = RwSignal::new(None::<AccountDetail>);
     let error = RwSignal::new(None::<ErrorView>);
 
-    let refresh = Action::new(|id: &String| refresh_balance(id.clone()));
+    let refresh = Action::new(|(id, feature): &(String, DataFeature)| refresh_account(id.clone(), feature.as_str().to_owned()));
     let disconnect = Action::new(|id: &String| disconnect_account(id.clone()));
     Effect::new(move |_| {
         for result in [refresh.value().get(), disconnect.value().get()].into_iter().flatten() {
@@ -53,8 +54,7 @@ pub fn AccountPage() -> impl IntoView {
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         let current = latest.get().or_else(|| detail.get().and_then(Result::ok));
-        let pending = current.and_then(|d| d.balance_refresh).is_some_and(|r| r.status == RefreshStatus::Pending);
-        if pending {
+        if current.is_some_and(|d| d.refreshing()) {
             set_timeout(
                 move || {
                     latest.set(None);
@@ -103,7 +103,7 @@ pub fn AccountPage() -> impl IntoView {
                         <AccountView
                             detail=d
                             refreshing=refresh.pending()
-                            on_refresh=Callback::new(move |_| { refresh.dispatch(id()); })
+                            on_refresh=Callback::new(move |f: DataFeature| { refresh.dispatch((id(), f)); })
                             on_disconnect=Callback::new(on_disconnect)
                             disconnecting=disconnect.pending()
                         />
@@ -125,7 +125,7 @@ pub fn AccountPage() -> impl IntoView {
 fn AccountView(
     detail: AccountDetail,
     refreshing: Memo<bool>,
-    on_refresh: Callback<()>,
+    on_refresh: Callback<DataFeature>,
     on_disconnect: Callback<()>,
     disconnecting: Memo<bool>,
 ) -> impl IntoView {
@@ -133,8 +133,8 @@ fn AccountView(
     let status = a.status;
     let active = status == AccountStatus::Active;
     let name = a.display_name.clone().unwrap_or_else(|| a.subcategory.label().to_owned());
-    let pending = detail.balance_refresh.as_ref().is_some_and(|r| r.status == RefreshStatus::Pending);
-    let refresh_note = refresh_note(detail.balance_refresh.as_ref());
+    let can = |p: Permission| active && a.permissions.contains(&p);
+    let (balance_ok, ownership_ok) = (can(Permission::Balances), can(Permission::Ownership));
     let status_label = match status {
         AccountStatus::Active => "Active",
         AccountStatus::Inactive => "Inactive",
@@ -160,18 +160,24 @@ fn AccountView(
         <section class="card" data-testid="balance-card">
             <h2>"Balance"</h2>
             <BalanceView balance=detail.balance.clone()/>
-            <div class="actions-row">
-                <button
-                    type="button"
-                    class="primary"
-                    data-testid="refresh-balance"
-                    disabled=move || pending || refreshing.get() || !active
-                    on:click=move |_| on_refresh.run(())
-                >
-                    {if pending { "Refreshing…" } else { "Refresh balance" }}
-                </button>
-                <span class="muted" data-testid="refresh-note">{refresh_note}</span>
-            </div>
+            <RefreshControl
+                feature=DataFeature::Balance
+                state=detail.balance_refresh.clone()
+                allowed=balance_ok
+                refreshing=refreshing
+                on_refresh=on_refresh
+            />
+        </section>
+        <section class="card" data-testid="ownership-card">
+            <h2>"Ownership"</h2>
+            <OwnersView owners=detail.owners.clone() name_match=detail.name_match/>
+            <RefreshControl
+                feature=DataFeature::Ownership
+                state=detail.ownership_refresh.clone()
+                allowed=ownership_ok
+                refreshing=refreshing
+                on_refresh=on_refresh
+            />
         </section>
         {(status != AccountStatus::Disconnected).then(|| view! {
             <section class="card">
@@ -191,11 +197,70 @@ fn AccountView(
     }
 }
 
+/// A refresh button with its honest status line.
+#[component]
+fn RefreshControl(
+    feature: DataFeature,
+    state: Option<RefreshState>,
+    /// The account is active and was linked with the permission.
+    allowed: bool,
+    refreshing: Memo<bool>,
+    on_refresh: Callback<DataFeature>,
+) -> impl IntoView {
+    let pending = state.as_ref().is_some_and(|r| r.status == RefreshStatus::Pending);
+    let what = feature.as_str();
+    let note = if allowed || state.is_some() { refresh_note(state.as_ref()) } else { "Not shared for this account.".to_owned() };
+    view! {
+        <div class="actions-row">
+            <button
+                type="button"
+                class="primary"
+                data-testid=format!("refresh-{what}")
+                disabled=move || pending || refreshing.get() || !allowed
+                on:click=move |_| on_refresh.run(feature)
+            >
+                {if pending { "Refreshing…".to_owned() } else { format!("Refresh {what}") }}
+            </button>
+            <span class="muted" data-testid=format!("refresh-note-{what}")>{note}</span>
+        </div>
+    }
+}
+
+#[component]
+fn OwnersView(owners: Option<Vec<Owner>>, name_match: NameMatch) -> impl IntoView {
+    let Some(owners) = owners else {
+        return view! { <p class="muted" data-testid="no-owners">"Owners not fetched yet. Refresh to ask the bank."</p> }.into_any();
+    };
+    let (class, text) = match name_match {
+        NameMatch::Matches => ("status success", "✓ An owner matches the name you gave."),
+        NameMatch::DoesNotMatch => ("status error", "✗ No owner matches the name you gave."),
+        NameMatch::NoNameGiven => ("status neutral", "Give your name when linking to compare it with the owners."),
+        NameMatch::NoOwnerData => ("status neutral", "The bank reported no owner names for this account."),
+    };
+    view! {
+        <p class=class data-testid="name-match">{text}</p>
+        <ul class="owners" data-testid="owners">
+            {owners
+                .into_iter()
+                .map(|o| view! {
+                    <li class="owner" data-testid="owner">
+                        <strong>{o.name.unwrap_or_else(|| "(no name)".to_owned())}</strong>
+                        {o.email.map(|e| view! { <span>{e}</span> })}
+                        {o.phone.map(|p| view! { <span>{p}</span> })}
+                        {o.address.map(|a| view! { <span class="muted">{a}</span> })}
+                    </li>
+                })
+                .collect_view()}
+        </ul>
+    }
+    .into_any()
+}
+
 fn refresh_note(r: Option<&RefreshState>) -> String {
     match r {
         None => "Never refreshed.".to_owned(),
         Some(r) => match r.status {
-            RefreshStatus::Pending => format!("Refresh started {}; Stripe is fetching the balance.", utc(r.last_attempted_at)),
+            RefreshStatus::Pending => format!("Refresh started {}; Stripe is asking the bank.", utc(r.last_attempted_at)),
             RefreshStatus::Succeeded | RefreshStatus::Failed => {
                 let outcome = if r.status == RefreshStatus::Failed { "The last refresh failed" } else { "Refreshed" };
                 match r.next_refresh_available_at {

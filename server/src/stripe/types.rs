@@ -4,7 +4,7 @@
 
 use app::model::{
     AccountCategory, AccountDetail, AccountId, AccountStatus, AccountSubcategory, Balance, CustomerId, LinkedAccount, Money,
-    Permission, RefreshState, RefreshStatus, SessionId,
+    NameMatch, Owner, Permission, RefreshState, RefreshStatus, SessionId,
 };
 use serde::{Deserialize, Deserializer};
 
@@ -89,6 +89,11 @@ pub struct FcAccount {
     pub balance: Option<FcBalance>,
     #[serde(default)]
     pub balance_refresh: Option<FcRefresh>,
+    /// The ownership id (`fcaowns_…`), or the object when expanded.
+    #[serde(default)]
+    pub ownership: Option<serde_json::Value>,
+    #[serde(default)]
+    pub ownership_refresh: Option<FcRefresh>,
     pub account_holder: Option<AccountHolder>,
     pub institution_name: String,
     pub display_name: Option<String>,
@@ -100,7 +105,46 @@ pub struct FcAccount {
     pub permissions: Vec<Permission>,
 }
 
+/// `financial_connections.account_owner`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct FcOwner {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub raw_address: Option<String>,
+}
+
+impl From<FcOwner> for Owner {
+    fn from(o: FcOwner) -> Self {
+        Owner { name: o.name, email: o.email, phone: o.phone, address: o.raw_address }
+    }
+}
+
+fn refresh_state(r: &FcRefresh) -> RefreshState {
+    RefreshState { status: r.status, last_attempted_at: r.last_attempted_at, next_refresh_available_at: r.next_refresh_available_at }
+}
+
 impl FcAccount {
+    pub fn ownership_id(&self) -> Option<&str> {
+        match self.ownership.as_ref()? {
+            serde_json::Value::String(id) => Some(id),
+            other => other["id"].as_str(),
+        }
+    }
+
+    /// The page's view of the account; owners are looked up separately.
+    pub fn into_detail(self, owners: Option<Vec<Owner>>, given_name: Option<&str>) -> AccountDetail {
+        let name_match = NameMatch::of(given_name, owners.as_deref().unwrap_or_default());
+        AccountDetail {
+            balance: self.balance.as_ref().and_then(FcBalance::to_model),
+            balance_refresh: self.balance_refresh.as_ref().map(refresh_state),
+            ownership_refresh: self.ownership_refresh.as_ref().map(refresh_state),
+            owners,
+            name_match,
+            account: LinkedAccount::from(self),
+        }
+    }
+
     pub fn holder_customer(&self) -> Option<&str> {
         self.account_holder.as_ref().and_then(|h| h.customer.as_deref())
     }
@@ -117,20 +161,6 @@ impl From<FcAccount> for LinkedAccount {
             subcategory: a.subcategory,
             status: a.status,
             permissions: a.permissions,
-        }
-    }
-}
-
-impl From<FcAccount> for AccountDetail {
-    fn from(a: FcAccount) -> Self {
-        AccountDetail {
-            balance: a.balance.as_ref().and_then(FcBalance::to_model),
-            balance_refresh: a.balance_refresh.as_ref().map(|r| RefreshState {
-                status: r.status,
-                last_attempted_at: r.last_attempted_at,
-                next_refresh_available_at: r.next_refresh_available_at,
-            }),
-            account: LinkedAccount::from(a),
         }
     }
 }
