@@ -51,13 +51,36 @@ pub async fn load_client_config() -> Result<ClientConfig, AppError> {
 }
 
 /// Starts a link: the Customer (once per user), then a new Session.
-/// `name` and `email` may be empty.
+/// `name` and `email` may be empty. `permissions` (required, at least one),
+/// `prefetch` and `account_types` are comma-separated wire names, e.g.
+/// `balances,transactions`; no account types means all.
 #[server(endpoint = "start_link")]
-pub async fn start_link(name: String, email: String) -> Result<LinkSession, AppError> {
+pub async fn start_link(
+    name: String,
+    email: String,
+    permissions: String,
+    #[server(default)] prefetch: Option<String>,
+    #[server(default)] account_types: Option<String>,
+) -> Result<LinkSession, AppError> {
     ssr::respond(async {
         let details = crate::model::CustomerDetails::parse(&name, &email)?;
+        let options = crate::model::LinkOptions::parse(
+            &permissions,
+            prefetch.as_deref().unwrap_or(""),
+            account_types.as_deref().unwrap_or(""),
+        )?;
         let user = ssr::current_user()?;
-        ssr::service()?.start_link(&user, details).await
+        ssr::service()?.start_link(&user, details, options).await
+    }
+    .await)
+}
+
+/// A session for collecting a bank account token (payouts).
+#[server(endpoint = "start_bank_token")]
+pub async fn start_bank_token() -> Result<LinkSession, AppError> {
+    ssr::respond(async {
+        let user = ssr::current_user()?;
+        ssr::service()?.start_bank_token(&user).await
     }
     .await)
 }

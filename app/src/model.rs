@@ -161,6 +161,18 @@ impl AccountCategory {
 }
 
 impl AccountSubcategory {
+    /// The name Stripe uses (`line_of_credit`).
+    pub fn wire(self) -> &'static str {
+        match self {
+            AccountSubcategory::Checking => "checking",
+            AccountSubcategory::Savings => "savings",
+            AccountSubcategory::Mortgage => "mortgage",
+            AccountSubcategory::LineOfCredit => "line_of_credit",
+            AccountSubcategory::CreditCard => "credit_card",
+            AccountSubcategory::Other => "other",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             AccountSubcategory::Checking => "Checking",
@@ -268,6 +280,15 @@ impl DataFeature {
             DataFeature::Balance => "balance",
             DataFeature::Ownership => "ownership",
             DataFeature::Transactions => "transactions",
+        }
+    }
+
+    /// The name in a session's `prefetch[]`, which says `balances` where
+    /// `features[]` says `balance`.
+    pub fn prefetch_name(self) -> &'static str {
+        match self {
+            DataFeature::Balance => "balances",
+            other => other.as_str(),
         }
     }
 
@@ -402,6 +423,86 @@ fn looks_like_email(s: &str) -> bool {
         && domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
 }
 
+/// What the user chose to share before linking, parsed from the form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkOptions {
+    /// At least one.
+    pub permissions: Vec<Permission>,
+    /// Data Stripe starts fetching at link time (each needs its permission).
+    pub prefetch: Vec<DataFeature>,
+    /// Account types offered; empty means all.
+    pub account_types: Vec<AccountSubcategory>,
+}
+
+impl Default for LinkOptions {
+    fn default() -> Self {
+        LinkOptions { permissions: Permission::ALL.to_vec(), prefetch: vec![], account_types: vec![] }
+    }
+}
+
+impl LinkOptions {
+    /// Account types a session can filter on.
+    pub const ACCOUNT_TYPES: [AccountSubcategory; 5] = [
+        AccountSubcategory::Checking,
+        AccountSubcategory::Savings,
+        AccountSubcategory::CreditCard,
+        AccountSubcategory::LineOfCredit,
+        AccountSubcategory::Mortgage,
+    ];
+
+    /// Parses comma-separated wire names, e.g. `("balances,ownership", "balance", "checking")`.
+    pub fn parse(permissions: &str, prefetch: &str, account_types: &str) -> Result<Self, AppError> {
+        fn items(raw: &str) -> impl Iterator<Item = &str> {
+            raw.split(',').map(str::trim).filter(|s| !s.is_empty())
+        }
+        let mut perms = Vec::new();
+        for p in items(permissions) {
+            let p = Permission::parse(p).ok_or_else(|| AppError::invalid("permissions", "Unknown kind of data."))?;
+            if !perms.contains(&p) {
+                perms.push(p);
+            }
+        }
+        if perms.is_empty() {
+            return Err(AppError::invalid("permissions", "Choose at least one kind of data to share."));
+        }
+        let mut pre = Vec::new();
+        for f in items(prefetch) {
+            let f = DataFeature::parse(f)?;
+            let needs = match f {
+                DataFeature::Balance => Permission::Balances,
+                DataFeature::Ownership => Permission::Ownership,
+                DataFeature::Transactions => Permission::Transactions,
+            };
+            if !perms.contains(&needs) {
+                return Err(AppError::invalid("prefetch", "Only data you share can be fetched at link time."));
+            }
+            if !pre.contains(&f) {
+                pre.push(f);
+            }
+        }
+        let mut types = Vec::new();
+        for t in items(account_types) {
+            let t = Self::ACCOUNT_TYPES
+                .into_iter()
+                .find(|x| x.wire() == t)
+                .ok_or_else(|| AppError::invalid("account_types", "Unknown account type."))?;
+            if !types.contains(&t) {
+                types.push(t);
+            }
+        }
+        Ok(LinkOptions { permissions: perms, prefetch: pre, account_types: types })
+    }
+}
+
+/// A bank account token made by `collectBankAccountToken`, for payouts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BankToken {
+    pub id: String,
+    pub bank_name: Option<String>,
+    pub last4: Option<String>,
+    pub routing_number: Option<String>,
+}
+
 /// Which Stripe the server talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Mode {
@@ -483,6 +584,22 @@ mod tests {
     fn unknown_subcategories_fall_back_to_other() {
         let s: AccountSubcategory = serde_json::from_str("\"brokerage\"").unwrap();
         assert_eq!(s, AccountSubcategory::Other);
+    }
+
+    #[test]
+    fn link_options_parse_and_validate() {
+        let o = LinkOptions::parse("balances, ownership,balances", "balance", "checking,savings").unwrap();
+        assert_eq!(o.permissions, vec![Permission::Balances, Permission::Ownership]);
+        assert_eq!(o.prefetch, vec![DataFeature::Balance]);
+        assert_eq!(o.account_types, vec![AccountSubcategory::Checking, AccountSubcategory::Savings]);
+        let field = |r: Result<LinkOptions, AppError>| match r {
+            Err(AppError::InvalidInput { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(LinkOptions::parse("", "", "")), "permissions");
+        assert_eq!(field(LinkOptions::parse("everything", "", "")), "permissions");
+        assert_eq!(field(LinkOptions::parse("balances", "transactions", "")), "prefetch");
+        assert_eq!(field(LinkOptions::parse("balances", "", "yacht")), "account_types");
     }
 
     #[test]

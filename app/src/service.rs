@@ -3,7 +3,9 @@
 //! client and storage. The app itself never speaks HTTP to Stripe.
 
 use crate::error::AppError;
-use crate::model::{AccountDetail, AccountId, ClientConfig, DataFeature, CustomerDetails, LinkSession, LinkedAccount, SessionId};
+use crate::model::{
+    AccountDetail, AccountId, ClientConfig, CustomerDetails, DataFeature, LinkOptions, LinkSession, LinkedAccount, SessionId,
+};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -30,7 +32,11 @@ pub trait LinkService: Send + Sync + 'static {
 
     /// Creates the user's Customer if it has none yet (once, even under
     /// concurrent calls), then a fresh Financial Connections Session.
-    async fn start_link(&self, user: &UserId, details: CustomerDetails) -> Result<LinkSession, AppError>;
+    async fn start_link(&self, user: &UserId, details: CustomerDetails, options: LinkOptions) -> Result<LinkSession, AppError>;
+
+    /// A session for `collectBankAccountToken`: account and routing numbers
+    /// only, one account, for payouts.
+    async fn start_bank_token(&self, user: &UserId) -> Result<LinkSession, AppError>;
 
     /// Retrieves the session from Stripe (never trusting the browser's
     /// account list) and records the accounts it linked. `session` must be

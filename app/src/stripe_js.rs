@@ -2,7 +2,7 @@
 //! `Stripe(pk)` factory, run `collectFinancialConnectionsAccounts` and turn its
 //! resolved value into typed Rust. Browser only; the SSR twin only errors.
 
-use crate::model::StripeJsError;
+use crate::model::{BankToken, StripeJsError};
 
 /// How a `collectFinancialConnectionsAccounts` call ended.
 #[derive(Clone, Debug, PartialEq)]
@@ -10,6 +10,15 @@ pub enum CollectOutcome {
     /// The modal finished (possibly with no account: that is a cancel on the web).
     Session { id: String, accounts: usize },
     /// The flow could not start or failed.
+    Error(StripeJsError),
+}
+
+/// How a `collectBankAccountToken` call ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TokenOutcome {
+    Token(BankToken),
+    /// Closed without choosing an account: no token and no error.
+    Cancelled,
     Error(StripeJsError),
 }
 
@@ -40,6 +49,9 @@ mod imp {
             this: &StripeInstance,
             options: &JsValue,
         ) -> Result<js_sys::Promise, JsValue>;
+
+        #[wasm_bindgen(method, catch, js_name = collectBankAccountToken)]
+        fn collect_bank_account_token(this: &StripeInstance, options: &JsValue) -> Result<js_sys::Promise, JsValue>;
     }
 
     const SCRIPT_ID: &str = "stripe-js";
@@ -124,12 +136,59 @@ mod imp {
         accounts: Vec<serde::de::IgnoredAny>,
     }
 
-    pub async fn collect_accounts(stripe: &StripeInstance, client_secret: &str) -> Result<CollectOutcome, LoadError> {
+    fn secret_options(client_secret: &str) -> Result<JsValue, LoadError> {
         let options = js_sys::Object::new();
         js_sys::Reflect::set(&options, &"clientSecret".into(), &client_secret.into())
             .map_err(|e| LoadError(js_message(&e)))?;
+        Ok(options.into())
+    }
+
+    #[derive(Deserialize)]
+    struct RawToken {
+        id: String,
+        #[serde(default)]
+        bank_account: Option<RawBankAccount>,
+    }
+
+    #[derive(Deserialize)]
+    struct RawBankAccount {
+        bank_name: Option<String>,
+        last4: Option<String>,
+        routing_number: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    struct RawTokenResult {
+        token: Option<RawToken>,
+        error: Option<StripeJsError>,
+    }
+
+    pub async fn collect_bank_token(stripe: &StripeInstance, client_secret: &str) -> Result<TokenOutcome, LoadError> {
         let promise = stripe
-            .collect_financial_connections_accounts(&options)
+            .collect_bank_account_token(&secret_options(client_secret)?)
+            .map_err(|e| LoadError(js_message(&e)))?;
+        let value = JsFuture::from(promise).await.map_err(|e| LoadError(js_message(&e)))?;
+        let raw: RawTokenResult = serde_wasm_bindgen::from_value(value)
+            .map_err(|e| LoadError(format!("unexpected Stripe.js result: {e}")))?;
+        Ok(match (raw.error, raw.token) {
+            (Some(e), _) => TokenOutcome::Error(e),
+            (None, Some(t)) => {
+                let b = t.bank_account;
+                TokenOutcome::Token(BankToken {
+                    id: t.id,
+                    bank_name: b.as_ref().and_then(|b| b.bank_name.clone()),
+                    last4: b.as_ref().and_then(|b| b.last4.clone()),
+                    routing_number: b.and_then(|b| b.routing_number),
+                })
+            }
+            // On the web, closing the modal gives neither (the types do not say so).
+            (None, None) => TokenOutcome::Cancelled,
+        })
+    }
+
+    pub async fn collect_accounts(stripe: &StripeInstance, client_secret: &str) -> Result<CollectOutcome, LoadError> {
+        let promise = stripe
+            .collect_financial_connections_accounts(&secret_options(client_secret)?)
             .map_err(|e| LoadError(js_message(&e)))?;
         let value = JsFuture::from(promise).await.map_err(|e| LoadError(js_message(&e)))?;
         let raw: RawResult = serde_wasm_bindgen::from_value(value)
@@ -144,7 +203,7 @@ mod imp {
 
 /// Loads Stripe.js from `url` (once) and returns `Stripe(publishable_key)`.
 #[cfg(feature = "hydrate")]
-pub use imp::{collect_accounts, load, StripeInstance};
+pub use imp::{collect_accounts, collect_bank_token, load, StripeInstance};
 
 #[cfg(not(feature = "hydrate"))]
 mod imp_ssr {
@@ -161,7 +220,11 @@ mod imp_ssr {
     pub async fn collect_accounts(_stripe: &StripeInstance, _client_secret: &str) -> Result<CollectOutcome, LoadError> {
         Err(LoadError("Stripe.js runs only in the browser.".into()))
     }
+
+    pub async fn collect_bank_token(_stripe: &StripeInstance, _client_secret: &str) -> Result<TokenOutcome, LoadError> {
+        Err(LoadError("Stripe.js runs only in the browser.".into()))
+    }
 }
 
 #[cfg(not(feature = "hydrate"))]
-pub use imp_ssr::{collect_accounts, load, StripeInstance};
+pub use imp_ssr::{collect_accounts, collect_bank_token, load, StripeInstance};

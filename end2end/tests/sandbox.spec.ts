@@ -52,7 +52,7 @@ test("collectBankAccountToken resolves with a bank account token", async ({ page
     const r = await fetch("/api/start_link", {
       method: "POST",
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: "name=&email=",
+      body: "name=&email=&permissions=balances,ownership,payment_method,transactions",
     });
     return r.json();
   });
@@ -83,7 +83,7 @@ test("cancelling collectBankAccountToken gives neither token nor error", async (
     const r = await fetch("/api/start_link", {
       method: "POST",
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: "name=&email=",
+      body: "name=&email=&permissions=balances,ownership,payment_method,transactions",
     });
     return r.json();
   });

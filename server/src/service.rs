@@ -6,14 +6,11 @@ use crate::storage::Storage;
 use crate::stripe::types::{Customer, FcAccount, FcOwner, FcSession, List};
 use crate::stripe::{Form, StripeClient};
 use app::error::AppError;
-use app::model::{AccountDetail, AccountId, ClientConfig, DataFeature, Owner, CustomerDetails, CustomerId, LinkSession, LinkedAccount, Permission, SessionId};
+use app::model::{AccountDetail, AccountId, ClientConfig, DataFeature, LinkOptions, Owner, CustomerDetails, CustomerId, LinkSession, LinkedAccount, Permission, SessionId};
 use app::service::{LinkService, UserId};
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-
-/// The data the app asks for when linking.
-pub const PERMISSIONS: [Permission; 4] = Permission::ALL;
 
 pub struct StripeService {
     stripe: StripeClient,
@@ -64,21 +61,27 @@ impl LinkService for StripeService {
         self.client.clone()
     }
 
-    async fn start_link(&self, user: &UserId, details: CustomerDetails) -> Result<LinkSession, AppError> {
+    async fn start_link(&self, user: &UserId, details: CustomerDetails, options: LinkOptions) -> Result<LinkSession, AppError> {
         let customer = self.customer_for(user, &details).await?;
         let form = Form::new()
             .field("account_holder[type]", "customer")
             .field("account_holder[customer]", customer.as_str())
-            .list("permissions", PERMISSIONS.map(Permission::as_str))
+            .list("permissions", options.permissions.iter().map(|p| p.as_str()))
+            .list("prefetch", options.prefetch.iter().map(|f| f.prefetch_name()))
+            .list("filters[account_subcategories]", options.account_types.iter().map(|t| t.wire()))
             .list("filters[countries]", ["US"]);
-        let session: FcSession = self.stripe.post("/v1/financial_connections/sessions", &form, None).await?;
-        let client_secret = session.client_secret.ok_or_else(|| {
-            tracing::error!(session = %session.id, "Stripe returned a session without client_secret");
-            AppError::Internal
-        })?;
-        self.storage.add_pending_session(user, &session.id).await?;
-        tracing::info!(session = %session.id, customer = %customer, "created Financial Connections session");
-        Ok(LinkSession { session_id: session.id, client_secret, client: self.client.clone() })
+        self.new_session(user, &customer, form).await
+    }
+
+    async fn start_bank_token(&self, user: &UserId) -> Result<LinkSession, AppError> {
+        let customer = self.customer_for(user, &CustomerDetails::default()).await?;
+        let form = Form::new()
+            .field("account_holder[type]", "customer")
+            .field("account_holder[customer]", customer.as_str())
+            .list("permissions", [Permission::PaymentMethod.as_str()])
+            .field("limits[accounts]", "1")
+            .list("filters[countries]", ["US"]);
+        self.new_session(user, &customer, form).await
     }
 
     async fn confirm_link(&self, user: &UserId, session: &SessionId) -> Result<Vec<LinkedAccount>, AppError> {
@@ -135,6 +138,19 @@ impl LinkService for StripeService {
 }
 
 impl StripeService {
+    /// Creates a Financial Connections session and remembers it as this
+    /// user's to confirm.
+    async fn new_session(&self, user: &UserId, customer: &CustomerId, form: Form) -> Result<LinkSession, AppError> {
+        let session: FcSession = self.stripe.post("/v1/financial_connections/sessions", &form, None).await?;
+        let client_secret = session.client_secret.ok_or_else(|| {
+            tracing::error!(session = %session.id, "Stripe returned a session without client_secret");
+            AppError::Internal
+        })?;
+        self.storage.add_pending_session(user, &session.id).await?;
+        tracing::info!(session = %session.id, customer = %customer, "created Financial Connections session");
+        Ok(LinkSession { session_id: session.id, client_secret, client: self.client.clone() })
+    }
+
     /// Every read or action on an account starts here: not this user's → 404,
     /// before any Stripe call is made with the id.
     async fn authorize(&self, user: &UserId, id: &AccountId) -> Result<(), AppError> {

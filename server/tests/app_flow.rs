@@ -26,7 +26,7 @@ async fn the_page_renders_on_the_server_in_sandbox_mode() {
 async fn link_then_confirm_lists_the_accounts() {
     let app = spawn().await;
     let browser = app.browser().await;
-    let (s, session) = browser.call("start_link", &[("name", ""), ("email", "")]).await;
+    let (s, session) = browser.call("start_link", &[("name", ""), ("email", ""), ("permissions", ALL_PERMISSIONS)]).await;
     assert_eq!(s, StatusCode::OK, "{session}");
     assert_eq!(session["client"]["mode"], "Sandbox");
     assert_eq!(session["client"]["publishable_key"], "pk_test_sandbox");
@@ -47,7 +47,7 @@ async fn link_then_confirm_lists_the_accounts() {
 async fn a_cancelled_modal_confirms_to_no_accounts() {
     let app = spawn().await;
     let browser = app.browser().await;
-    let (_, session) = browser.call("start_link", &[("name", ""), ("email", "")]).await;
+    let (_, session) = browser.call("start_link", &[("name", ""), ("email", ""), ("permissions", ALL_PERMISSIONS)]).await;
     let resp = app
         .http
         .post(format!("{}/sandbox/connect/api/cancel", app.base))
@@ -66,7 +66,7 @@ async fn only_the_session_this_browser_started_can_be_confirmed() {
     let app = spawn().await;
     let alice = app.browser().await;
     let mallory = app.browser().await;
-    let (_, session) = alice.call("start_link", &[("name", ""), ("email", "")]).await;
+    let (_, session) = alice.call("start_link", &[("name", ""), ("email", ""), ("permissions", ALL_PERMISSIONS)]).await;
     let sid = session["session_id"].as_str().unwrap();
     alice.complete_modal(session["client_secret"].as_str().unwrap()).await;
 
@@ -91,11 +91,11 @@ async fn only_the_session_this_browser_started_can_be_confirmed() {
 async fn bad_input_is_refused_with_the_field_named() {
     let app = spawn().await;
     let browser = app.browser().await;
-    let (s, err) = browser.call("start_link", &[("name", ""), ("email", "not-an-email")]).await;
+    let (s, err) = browser.call("start_link", &[("name", ""), ("email", "not-an-email"), ("permissions", ALL_PERMISSIONS)]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(err["InvalidInput"]["field"], "email");
     let long = "x".repeat(101);
-    let (s, err) = browser.call("start_link", &[("name", &long), ("email", "")]).await;
+    let (s, err) = browser.call("start_link", &[("name", &long), ("email", ""), ("permissions", ALL_PERMISSIONS)]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(err["InvalidInput"]["field"], "name");
     let (s, _) = browser.call("start_link", &[("email", "")]).await;
@@ -103,7 +103,7 @@ async fn bad_input_is_refused_with_the_field_named() {
     assert_eq!(app.sandbox.customer_count(), 0, "nothing was created for bad input");
 
     let huge = "x".repeat(200 * 1024);
-    let (s, _) = browser.call("start_link", &[("name", &huge), ("email", "")]).await;
+    let (s, _) = browser.call("start_link", &[("name", &huge), ("email", ""), ("permissions", ALL_PERMISSIONS)]).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
@@ -111,7 +111,7 @@ async fn bad_input_is_refused_with_the_field_named() {
 async fn one_customer_per_browser_even_under_concurrent_clicks() {
     let app = spawn().await;
     let browser = app.browser().await;
-    let calls = (0..6).map(|_| browser.call("start_link", &[("name", ""), ("email", "")]));
+    let calls = (0..6).map(|_| browser.call("start_link", &[("name", ""), ("email", ""), ("permissions", ALL_PERMISSIONS)]));
     for (s, v) in futures::future::join_all(calls).await {
         assert_eq!(s, StatusCode::OK, "{v}");
     }
@@ -197,4 +197,37 @@ async fn ownership_is_compared_with_the_name_given() {
     }
     assert_eq!(detail["owners"][0]["name"], "Jenny Rosen");
     assert_eq!(detail["name_match"], "Matches");
+}
+
+#[tokio::test]
+async fn link_options_are_validated_and_applied() {
+    let app = spawn().await;
+    let b = app.browser().await;
+    for (perms, pre, types, field) in [
+        ("", "", "", "permissions"),
+        ("telepathy", "", "", "permissions"),
+        ("balances", "transactions", "", "prefetch"),
+        ("balances", "", "yacht", "account_types"),
+    ] {
+        let (s, err) = b
+            .call("start_link", &[("name", ""), ("email", ""), ("permissions", perms), ("prefetch", pre), ("account_types", types)])
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{perms}/{pre}/{types}");
+        assert_eq!(err["InvalidInput"]["field"], field);
+    }
+    let (s, session) = b
+        .call("start_link", &[("name", ""), ("email", ""), ("permissions", "balances"), ("prefetch", "balance"), ("account_types", "savings")])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{session}");
+    let resp = app
+        .http
+        .post(format!("{}/sandbox/connect/api/complete", app.base))
+        .json(&json!({"client_secret": session["client_secret"], "publishable_key": "pk_test_sandbox",
+                      "institution": "test_institution", "accounts": ["savings"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let (_, accounts) = b.call("confirm_link", &[("session_id", session["session_id"].as_str().unwrap())]).await;
+    assert_eq!(accounts[0]["permissions"], json!(["balances"]));
 }

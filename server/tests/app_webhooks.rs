@@ -84,7 +84,7 @@ impl StripeModeApp {
             let req = self.http.post(format!("{}/api/{f}", self.app)).header("Cookie", cookie.clone()).form(&form);
             async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
         };
-        let session = call("start_link", vec![("name", String::new()), ("email", String::new())]).await;
+        let session = call("start_link", vec![("name", String::new()), ("email", String::new()), ("permissions", ALL_PERMISSIONS.to_owned())]).await;
         let done = self
             .http
             .post(format!("{}/connect/api/complete", self.sandbox))

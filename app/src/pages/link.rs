@@ -1,10 +1,10 @@
 //! `/`: "Link your bank account". Explains what is shared, takes an optional
 //! name and email, runs the Financial Connections modal and lists what was linked.
 
-use crate::api::{confirm_link, linked_accounts, start_link};
+use crate::api::{confirm_link, linked_accounts, start_bank_token, start_link};
 use crate::components::{AccountList, ErrorView, LinkState, StatusPanel};
-use crate::model::Permission;
-use crate::stripe_js::{self, CollectOutcome};
+use crate::model::{AccountSubcategory, BankToken, DataFeature, LinkOptions, Permission};
+use crate::stripe_js::{self, CollectOutcome, TokenOutcome};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -12,6 +12,10 @@ use leptos::task::spawn_local;
 pub fn LinkPage() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let email = RwSignal::new(String::new());
+    let permissions = RwSignal::new(Permission::ALL.to_vec());
+    let prefetch = RwSignal::new(Vec::<DataFeature>::new());
+    let account_types = RwSignal::new(Vec::<AccountSubcategory>::new());
+    let token = RwSignal::new(None::<Result<BankToken, ErrorView>>);
     let (state, set_state) = signal(LinkState::Idle);
     let accounts = Resource::new(|| (), |_| linked_accounts());
     let busy = move || matches!(state.get(), LinkState::Working(_));
@@ -20,14 +24,43 @@ pub fn LinkPage() -> impl IntoView {
         if busy() {
             return; // no double launch
         }
+        if permissions.with_untracked(Vec::is_empty) {
+            set_state.set(LinkState::Failed(ErrorView {
+                message: "Choose at least one kind of data to share.".into(),
+                code: Some("invalid_input".into()),
+            }));
+            return;
+        }
         set_state.set(LinkState::Working("Starting a secure session…"));
         let (n, e) = (name.get_untracked(), email.get_untracked());
+        let join = |items: Vec<&'static str>| items.join(",");
+        let options = (
+            join(permissions.get_untracked().into_iter().map(Permission::as_str).collect()),
+            join(prefetch.get_untracked().into_iter().map(DataFeature::as_str).collect()),
+            join(account_types.get_untracked().into_iter().map(AccountSubcategory::wire).collect()),
+        );
         spawn_local(async move {
-            let outcome = run_link(n, e, set_state).await;
+            let outcome = run_link(n, e, options, set_state).await;
             if matches!(outcome, LinkState::Linked(_)) {
                 accounts.refetch();
             }
             set_state.set(outcome);
+        });
+    };
+
+    let on_token = move |_| {
+        if busy() {
+            return;
+        }
+        set_state.set(LinkState::Working("Opening Stripe for a bank token…"));
+        token.set(None);
+        spawn_local(async move {
+            let result = run_token().await;
+            set_state.set(match &result {
+                Some(_) => LinkState::Idle,
+                None => LinkState::Cancelled,
+            });
+            token.set(result);
         });
     };
 
@@ -49,9 +82,59 @@ pub fn LinkPage() -> impl IntoView {
             <ul class="permissions" data-testid="permissions">
                 {Permission::ALL
                     .into_iter()
-                    .map(|p| view! { <li><strong>{p.label()}</strong>": "{p.purpose()}</li> })
+                    .map(|p| view! {
+                        <li>
+                            <label class="choice">
+                                <input
+                                    type="checkbox"
+                                    data-testid=format!("permission-{}", p.as_str())
+                                    prop:checked=move || permissions.with(|v| v.contains(&p))
+                                    on:change=move |ev| toggle(permissions, p, event_target_checked(&ev))
+                                />
+                                <span><strong>{p.label()}</strong>": "{p.purpose()}</span>
+                            </label>
+                        </li>
+                    })
                     .collect_view()}
             </ul>
+            <details class="options">
+                <summary>"More options"</summary>
+                <fieldset>
+                    <legend>"Fetch right away"</legend>
+                    {[(DataFeature::Balance, Permission::Balances), (DataFeature::Ownership, Permission::Ownership), (DataFeature::Transactions, Permission::Transactions)]
+                        .into_iter()
+                        .map(|(f, needs)| view! {
+                            <label class="choice">
+                                <input
+                                    type="checkbox"
+                                    data-testid=format!("prefetch-{}", f.as_str())
+                                    prop:disabled=move || !permissions.with(|v| v.contains(&needs))
+                                    prop:checked=move || prefetch.with(|v| v.contains(&f)) && permissions.with(|v| v.contains(&needs))
+                                    on:change=move |ev| toggle(prefetch, f, event_target_checked(&ev))
+                                />
+                                {f.as_str()}
+                            </label>
+                        })
+                        .collect_view()}
+                </fieldset>
+                <fieldset>
+                    <legend>"Account types " <span class="muted">"(none ticked: all)"</span></legend>
+                    {LinkOptions::ACCOUNT_TYPES
+                        .into_iter()
+                        .map(|t| view! {
+                            <label class="choice">
+                                <input
+                                    type="checkbox"
+                                    data-testid=format!("type-{}", t.wire())
+                                    prop:checked=move || account_types.with(|v| v.contains(&t))
+                                    on:change=move |ev| toggle(account_types, t, event_target_checked(&ev))
+                                />
+                                {t.label()}
+                            </label>
+                        })
+                        .collect_view()}
+                </fieldset>
+            </details>
             <form class="details" on:submit=|ev| ev.prevent_default()>
                 <label>
                     <span>"Name " <span class="muted">"(optional)"</span></span>
@@ -77,6 +160,31 @@ pub fn LinkPage() -> impl IntoView {
             </div>
         </section>
         <section class="card">
+            <h2>"Payouts: collect a bank token"</h2>
+            <p class="muted">"Get a one-time bank account token (account and routing numbers) to send payouts to, without linking data."</p>
+            <button type="button" class="secondary-button" data-testid="token-button" disabled=busy on:click=on_token>
+                "Collect bank token"
+            </button>
+            {move || token.get().map(|t| match t {
+                Ok(t) => view! {
+                    <dl class="token" data-testid="bank-token">
+                        <dt>"Token"</dt><dd data-testid="token-id"><code>{t.id}</code></dd>
+                        <dt>"Bank"</dt><dd>{t.bank_name.unwrap_or_default()}</dd>
+                        <dt>"Account"</dt><dd>{t.last4.map(|l| format!("•••• {l}")).unwrap_or_default()}</dd>
+                        <dt>"Routing number"</dt><dd>{t.routing_number.unwrap_or_default()}</dd>
+                    </dl>
+                }
+                .into_any(),
+                Err(e) => view! {
+                    <p class="status error" role="alert" data-testid="token-error">
+                        <span class="message">{e.message}</span>
+                        {e.code.map(|c| view! { <code class="code">{c}</code> })}
+                    </p>
+                }
+                .into_any(),
+            })}
+        </section>
+        <section class="card">
             <h2>"Linked accounts"</h2>
             <Suspense fallback=|| view! { <p class="muted">"Loading accounts…"</p> }>
                 {move || {
@@ -93,9 +201,42 @@ pub fn LinkPage() -> impl IntoView {
     }
 }
 
+/// Adds or removes `item` as its checkbox says.
+fn toggle<T: PartialEq + Send + Sync + 'static>(list: RwSignal<Vec<T>>, item: T, on: bool) {
+    list.update(|v| {
+        v.retain(|x| *x != item);
+        if on {
+            v.push(item);
+        }
+    });
+}
+
+/// The bank-token flow; `None` when the user closed the window.
+async fn run_token() -> Option<Result<BankToken, ErrorView>> {
+    let session = match start_bank_token().await {
+        Ok(s) => s,
+        Err(e) => return Some(Err(e.into())),
+    };
+    let stripe = match stripe_js::load(&session.client.stripe_js_url, &session.client.publishable_key).await {
+        Ok(s) => s,
+        Err(e) => return Some(Err(ErrorView { message: e.0, code: None })),
+    };
+    match stripe_js::collect_bank_token(&stripe, &session.client_secret).await {
+        Ok(TokenOutcome::Token(t)) => Some(Ok(t)),
+        Ok(TokenOutcome::Cancelled) => None,
+        Ok(TokenOutcome::Error(e)) => Some(Err(e.into())),
+        Err(e) => Some(Err(ErrorView { message: e.0, code: None })),
+    }
+}
+
 /// One click's whole flow; returns the state to show at the end.
-async fn run_link(name: String, email: String, set_state: WriteSignal<LinkState>) -> LinkState {
-    let session = match start_link(name, email).await {
+async fn run_link(
+    name: String,
+    email: String,
+    (permissions, prefetch, account_types): (String, String, String),
+    set_state: WriteSignal<LinkState>,
+) -> LinkState {
+    let session = match start_link(name, email, permissions, Some(prefetch), Some(account_types)).await {
         Ok(s) => s,
         Err(e) => return LinkState::Failed(e.into()),
     };

@@ -5,6 +5,9 @@ use serde_json::{json, Value};
 use server::config::Config;
 use std::sync::Arc;
 
+/// Every permission, as the page sends them by default.
+pub const ALL_PERMISSIONS: &str = "balances,ownership,payment_method,transactions";
+
 pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
@@ -90,7 +93,7 @@ impl Browser<'_> {
     }
 
     pub async fn link(&self) -> Value {
-        let (s, session) = self.call("start_link", &[("name", "Jenny Rosen"), ("email", "jenny@example.com")]).await;
+        let (s, session) = self.call("start_link", &[("name", "Jenny Rosen"), ("email", "jenny@example.com"), ("permissions", ALL_PERMISSIONS)]).await;
         assert_eq!(s, StatusCode::OK, "{session}");
         self.complete_modal(session["client_secret"].as_str().unwrap()).await;
         let (s, accounts) = self.call("confirm_link", &[("session_id", session["session_id"].as_str().unwrap())]).await;
