@@ -58,7 +58,7 @@ test("someone else's account page shows nothing of it", async ({ page, browser }
 
 test("ownership shows the owners and whether they match the name given", async ({ page }) => {
   await openLinkPage(page);
-  await page.getByLabel("Name").fill("Jenny Rosen");
+  await page.getByLabel(/^Name/).fill("Jenny Rosen");
   await linkAccounts(page);
   await page.getByTestId("account-link").first().click();
   await expect(page.getByTestId("no-owners")).toBeVisible();
@@ -71,7 +71,7 @@ test("ownership shows the owners and whether they match the name given", async (
 
 test("an owner who is not the person linking is flagged", async ({ page }) => {
   await openLinkPage(page);
-  await page.getByLabel("Name").fill("Jenny Rosen");
+  await page.getByLabel(/^Name/).fill("Jenny Rosen");
   await page.getByTestId("link-button").click();
   const m = page.frameLocator('[data-testid="stripe-sandbox-modal"]');
   await m.getByTestId("consent-agree").click();

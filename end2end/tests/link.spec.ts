@@ -12,8 +12,8 @@ test("the page explains what is shared and says it runs on the sandbox", async (
 
 test("linking shows the accounts Stripe confirmed", async ({ page }) => {
   await openLinkPage(page);
-  await page.getByLabel("Name").fill("Jenny Rosen");
-  await page.getByLabel("Email").fill("jenny@example.com");
+  await page.getByLabel(/^Name/).fill("Jenny Rosen");
+  await page.getByLabel(/^Email/).fill("jenny@example.com");
   await linkAccounts(page, ["savings"]);
 
   await expect(page.getByTestId("status-linked")).toHaveText("Linked 2 accounts.");
