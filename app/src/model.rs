@@ -283,6 +283,14 @@ impl DataFeature {
         }
     }
 
+    pub fn label(self) -> &'static str {
+        match self {
+            DataFeature::Balance => "Balance",
+            DataFeature::Ownership => "Ownership",
+            DataFeature::Transactions => "Transactions",
+        }
+    }
+
     /// The name in a session's `prefetch[]`, which says `balances` where
     /// `features[]` says `balance`.
     pub fn prefetch_name(self) -> &'static str {

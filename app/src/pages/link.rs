@@ -112,7 +112,7 @@ pub fn LinkPage() -> impl IntoView {
                                     prop:checked=move || prefetch.with(|v| v.contains(&f)) && permissions.with(|v| v.contains(&needs))
                                     on:change=move |ev| toggle(prefetch, f, event_target_checked(&ev))
                                 />
-                                {f.as_str()}
+                                {f.label()}
                             </label>
                         })
                         .collect_view()}

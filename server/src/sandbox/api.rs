@@ -649,7 +649,7 @@ async fn disconnect_account(
     idempotent(&api, &key, &headers, &path, &body, || {
         Params::parse(&body)?.only(&["expand"])?;
         api.sandbox.with_space(&key.0, |s| {
-            let a = s.account_mut(&id).ok_or_else(|| ApiError::not_found("financial_connections.account", &id, "account"))?;
+            let a = s.account_or_404(&id)?;
             if a.status != AccountStatus::Disconnected {
                 a.status = AccountStatus::Disconnected;
                 a.subscriptions.clear();
@@ -675,7 +675,7 @@ async fn subscribe(
         let started = api.sandbox.with_space(&key.0, |s| {
             // Subscribing starts a transactions refresh now (and, at Stripe, daily).
             let started = refresh::start(s, &id, Feature::Transactions)?;
-            let a = s.account_mut(&id).ok_or_else(|| ApiError::not_found("financial_connections.account", &id, "account"))?;
+            let a = s.account_or_404(&id)?;
             let newly = !a.subscriptions.iter().any(|x| x == "transactions");
             if newly {
                 a.subscriptions.push("transactions".to_owned());
@@ -705,7 +705,7 @@ async fn unsubscribe(
         p.only(&["features", "expand"])?;
         features(&p, &["transactions"])?;
         api.sandbox.with_space(&key.0, |s| {
-            let a = s.account_mut(&id).ok_or_else(|| ApiError::not_found("financial_connections.account", &id, "account"))?;
+            let a = s.account_or_404(&id)?;
             a.subscriptions.retain(|x| x != "transactions");
             ok(account_json(s, &id)?)
         })
@@ -929,7 +929,7 @@ async fn control_status(State(api): State<Shared>, key: SecretKey, Path(id): Pat
             _ => return Err(ApiError::invalid("status", "status must be inactive or active.")),
         };
         api.sandbox.with_space(&key.0, |s| {
-            let a = s.account_mut(&id).ok_or_else(|| ApiError::not_found("financial_connections.account", &id, "account"))?;
+            let a = s.account_or_404(&id)?;
             if a.status == AccountStatus::Disconnected {
                 return Err(ApiError::invalid("status", "A disconnected account cannot change status."));
             }

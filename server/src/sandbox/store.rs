@@ -246,6 +246,11 @@ impl Space {
         self.accounts.iter().find(|a| a.id == id)
     }
 
+    /// The account, or Stripe's `resource_missing` for it.
+    pub fn account_or_404(&mut self, id: &str) -> Result<&mut Account, ApiError> {
+        self.account_mut(id).ok_or_else(|| ApiError::not_found("financial_connections.account", id, "account"))
+    }
+
     /// Records an event about an account (its current state is `data.object`).
     pub fn emit(&mut self, kind: &str, account_id: &str) -> Option<Value> {
         let object = json!(self.account(account_id)?);
