@@ -17,7 +17,7 @@ pub mod stripe_js;
 
 use crate::api::load_client_config;
 use crate::components::ModeBadge;
-use crate::pages::{AccountPage, LinkPage, NotFound};
+use crate::pages::{AccountPage, Dashboard, LinkPage, NotFound};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
@@ -53,6 +53,10 @@ pub fn App() -> impl IntoView {
         <leptos_meta::Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
         <header class="topbar">
             <a class="brand" href="/">"Bank Link"</a>
+            <nav class="nav">
+                <a href="/">"Link"</a>
+                <a href="/accounts" data-testid="nav-accounts">"Accounts"</a>
+            </nav>
             <Suspense fallback=|| ()>
                 {move || config.get().and_then(Result::ok).map(|c| view! { <ModeBadge mode=c.mode/> })}
             </Suspense>
@@ -61,6 +65,7 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=LinkPage/>
+                    <Route path=path!("/accounts") view=Dashboard/>
                     <Route path=path!("/accounts/:id") view=AccountPage/>
                 </Routes>
             </main>

@@ -380,6 +380,22 @@ pub struct LinkedAccount {
     pub subcategory: AccountSubcategory,
     pub status: AccountStatus,
     pub permissions: Vec<Permission>,
+    /// The last current balance Stripe reported, if any.
+    #[serde(default)]
+    pub balance: Option<Money>,
+}
+
+/// Total cash across accounts with a known balance, per currency (the
+/// dashboard shows USD, the only currency Financial Connections supports).
+pub fn total_cash(accounts: &[LinkedAccount], currency: &str) -> Option<Money> {
+    let known: Vec<i64> = accounts
+        .iter()
+        .filter(|a| a.category == AccountCategory::Cash)
+        .filter_map(|a| a.balance.as_ref())
+        .filter(|m| m.currency == currency)
+        .map(|m| m.minor)
+        .collect();
+    (!known.is_empty()).then(|| Money { minor: known.iter().fold(0i64, |t, m| t.saturating_add(*m)), currency: currency.to_owned() })
 }
 
 /// Optional details for the Stripe Customer, parsed from the form.
@@ -592,6 +608,24 @@ mod tests {
     fn unknown_subcategories_fall_back_to_other() {
         let s: AccountSubcategory = serde_json::from_str("\"brokerage\"").unwrap();
         assert_eq!(s, AccountSubcategory::Other);
+    }
+
+    #[test]
+    fn total_cash_counts_cash_accounts_with_known_balances() {
+        let acct = |category, minor: Option<i64>| LinkedAccount {
+            id: AccountId::parse("fca_1").unwrap(),
+            institution_name: "I".into(),
+            display_name: None,
+            last4: None,
+            category,
+            subcategory: AccountSubcategory::Checking,
+            status: AccountStatus::Active,
+            permissions: vec![],
+            balance: minor.map(|m| Money { minor: m, currency: "usd".into() }),
+        };
+        let list = [acct(AccountCategory::Cash, Some(1_000)), acct(AccountCategory::Cash, Some(250)), acct(AccountCategory::Credit, Some(-5_000)), acct(AccountCategory::Cash, None)];
+        assert_eq!(total_cash(&list, "usd"), Some(Money { minor: 1_250, currency: "usd".into() }));
+        assert_eq!(total_cash(&list[3..], "usd"), None);
     }
 
     #[test]

@@ -85,3 +85,26 @@ test("an owner who is not the person linking is flagged", async ({ page }) => {
   await expect(page.getByTestId("owners")).toContainText("Jane Smith");
   await expect(page.getByTestId("name-match")).toHaveText("✗ No owner matches the name you gave.");
 });
+
+test("the accounts page totals the cash balances it knows", async ({ page }) => {
+  await openLinkPage(page);
+  await page.getByText("More options").click();
+  await page.getByTestId("prefetch-balance").check();
+  await linkAccounts(page, ["savings"]);
+  await expect(page.getByTestId("status-linked")).toHaveText("Linked 2 accounts.");
+
+  // Prefetched balances reach the app by webhook; the page shows them on load.
+  await expect(async () => {
+    await page.goto("/accounts");
+    await expect(page.getByTestId("account-balance")).toHaveCount(2, { timeout: 1_000 });
+  }).toPass({ timeout: 15_000 });
+  const amounts = await page.getByTestId("account-balance").allTextContents();
+  const cents = amounts.map((a) => Math.round(Number(a.replace(/[$,]/g, "")) * 100));
+  const total = (cents[0] + cents[1]) / 100;
+  const expected = "$" + total.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  await expect(page.getByTestId("total-cash")).toContainText(expected);
+  await expect(page.getByTestId("balances-unknown")).toHaveCount(0);
+
+  await page.getByTestId("account-link").first().click();
+  await expect(page.getByTestId("balance-current")).toHaveText(amounts[0]);
+});

@@ -4,7 +4,7 @@
 //! Nothing outside this module writes SQL.
 
 use app::error::AppError;
-use app::model::{AccountId, CustomerDetails, CustomerId, LinkedAccount, Permission, SessionId};
+use app::model::{AccountId, CustomerDetails, CustomerId, LinkedAccount, Money, Permission, SessionId};
 use app::service::UserId;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -255,8 +255,8 @@ impl Storage {
     /// The user's accounts, first linked first.
     pub async fn accounts(&self, user: &UserId) -> Result<Vec<LinkedAccount>, StorageError> {
         let rows = sqlx::query(
-            "SELECT id, institution_name, display_name, last4, category, subcategory, status, permissions \
-             FROM accounts WHERE user_id = ? ORDER BY linked_at, rowid",
+            "SELECT id, institution_name, display_name, last4, category, subcategory, status, permissions, \
+             balance_minor, balance_currency FROM accounts WHERE user_id = ? ORDER BY linked_at, rowid",
         )
         .bind(user.as_str())
         .fetch_all(&self.pool)
@@ -275,6 +275,10 @@ impl Storage {
                     subcategory: parse_name(&r.try_get::<String, _>("subcategory")?)?,
                     status: parse_name(&r.try_get::<String, _>("status")?)?,
                     permissions: names.iter().filter_map(|n| Permission::parse(n)).collect(),
+                    balance: match (r.try_get::<Option<i64>, _>("balance_minor")?, r.try_get::<Option<String>, _>("balance_currency")?) {
+                        (Some(minor), Some(currency)) => Some(Money { minor, currency }),
+                        _ => None,
+                    },
                 })
             })
             .collect()
@@ -286,7 +290,9 @@ async fn update_account(conn: &mut sqlx::SqliteConnection, a: &LinkedAccount) ->
     let permissions: Vec<&str> = a.permissions.iter().map(|p| p.as_str()).collect();
     sqlx::query(
         "UPDATE accounts SET institution_name = ?, display_name = ?, last4 = ?, category = ?, subcategory = ?, \
-         status = ?, permissions = ?, updated_at = ? WHERE id = ?",
+         status = ?, permissions = ?, updated_at = ?, \
+         balance_minor = COALESCE(?, balance_minor), balance_currency = COALESCE(?, balance_currency), \
+         balance_as_of = CASE WHEN ? IS NULL THEN balance_as_of ELSE ? END WHERE id = ?",
     )
     .bind(&a.institution_name)
     .bind(&a.display_name)
@@ -296,6 +302,11 @@ async fn update_account(conn: &mut sqlx::SqliteConnection, a: &LinkedAccount) ->
     .bind(a.status.as_str())
     .bind(serde_json::to_string(&permissions).unwrap_or_else(|_| "[]".into()))
     .bind(now())
+    // A refresh that brought no balance keeps the last known one.
+    .bind(a.balance.as_ref().map(|m| m.minor))
+    .bind(a.balance.as_ref().map(|m| m.currency.clone()))
+    .bind(a.balance.as_ref().map(|m| m.minor))
+    .bind(a.balance.as_ref().map(|_| now()))
     .bind(a.id.as_str())
     .execute(conn)
     .await?;
@@ -323,6 +334,7 @@ mod tests {
             subcategory: AccountSubcategory::Checking,
             status: AccountStatus::Active,
             permissions: vec![Permission::Balances, Permission::Transactions],
+            balance: None,
         }
     }
 
@@ -392,6 +404,21 @@ mod tests {
         assert!(s.is_pending(&user, &SessionId::parse("fcsess_7").unwrap()).await.unwrap());
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pending_sessions").fetch_one(&s.pool).await.unwrap();
         assert_eq!(n, MAX_PENDING_SESSIONS);
+    }
+
+    #[tokio::test]
+    async fn the_last_known_balance_is_kept() {
+        let (s, _) = temp_db().await;
+        let user = UserId::new("u");
+        let cus = CustomerId::parse("cus_1").unwrap();
+        let sess = SessionId::parse("fcsess_1").unwrap();
+        s.add_pending_session(&user, &sess).await.unwrap();
+        s.confirm(&user, &sess, &cus, &[account("fca_1")]).await.unwrap();
+        let mut with_balance = account("fca_1");
+        with_balance.balance = Some(Money { minor: 12_345, currency: "usd".into() });
+        s.reconcile(&with_balance).await.unwrap();
+        s.reconcile(&account("fca_1")).await.unwrap(); // no balance in this answer
+        assert_eq!(s.accounts(&user).await.unwrap()[0].balance, with_balance.balance);
     }
 
     #[tokio::test]

@@ -1,4 +1,5 @@
-//! The list of linked accounts: institution, name, last four digits, kind, status.
+//! The list of linked accounts: institution, name, last known balance, last
+//! four digits, kind, status; each links to its account page.
 
 use crate::model::{AccountStatus, LinkedAccount};
 use leptos::prelude::*;
@@ -36,6 +37,7 @@ fn AccountRow(account: LinkedAccount) -> impl IntoView {
                 <a class="account-name" href=format!("/accounts/{}", account.id) data-testid="account-link">{name}</a>
             </div>
             <div class="account-meta">
+                {account.balance.clone().map(|m| view! { <span class="balance" data-testid="account-balance">{m.format()}</span> })}
                 <span class="last4">{last4}</span>
                 <span class="kind">{kind}</span>
                 <span class=status_class>{status_label}</span>

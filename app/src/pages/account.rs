@@ -83,7 +83,7 @@ pub fn AccountPage() -> impl IntoView {
     };
 
     view! {
-        <p><a href="/" class="back">"← All accounts"</a></p>
+        <p><a href="/accounts" class="back">"← All accounts"</a></p>
         <Suspense fallback=|| view! { <section class="card"><p class="muted">"Loading account…"</p></section> }>
             {move || {
                 let loaded = detail.get()?;

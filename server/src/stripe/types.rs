@@ -153,6 +153,7 @@ impl FcAccount {
 impl From<FcAccount> for LinkedAccount {
     fn from(a: FcAccount) -> Self {
         LinkedAccount {
+            balance: a.balance.as_ref().and_then(FcBalance::to_model).map(|b| b.current),
             id: a.id,
             institution_name: a.institution_name,
             display_name: a.display_name,
