@@ -3,12 +3,14 @@
 //!
 //! - [`pages`]: routed pages; [`components`]: view pieces.
 //! - [`api`]: server functions; [`model`]: shared types; [`error`]: the error enum.
-//! - [`stripe_js`]: Stripe.js bindings (browser).
+//! - [`stripe_js`]: Stripe.js bindings (browser); `live`: SSE account updates (browser).
 //! - [`service`] (SSR only): the trait the server implements.
 
 pub mod api;
 pub mod components;
 pub mod error;
+#[cfg(feature = "hydrate")]
+pub mod live;
 pub mod model;
 pub mod pages;
 #[cfg(feature = "ssr")]

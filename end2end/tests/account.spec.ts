@@ -13,8 +13,8 @@ test("an account page refreshes its balance and can be disconnected", async ({ p
   await page.getByTestId("refresh-balance").click();
   await expect(page.getByTestId("refresh-balance")).toHaveText("Refreshing…");
   await expect(page.getByTestId("refresh-balance")).toBeDisabled();
-  // Settles without a reload.
-  await expect(page.getByTestId("balance-current")).toHaveText(/^\$[\d,]+\.\d\d$/);
+  // Settles without a reload, pushed by the server (SSE) well before the 10 s fallback poll.
+  await expect(page.getByTestId("balance-current")).toHaveText(/^\$[\d,]+\.\d\d$/, { timeout: 5_000 });
   await expect(page.getByTestId("balance-available")).toContainText("Available: $");
   await expect(page.getByTestId("refresh-note-balance")).toContainText("Next refresh available from");
 
@@ -63,7 +63,7 @@ test("ownership shows the owners and whether they match the name given", async (
   await page.getByTestId("account-link").first().click();
   await expect(page.getByTestId("no-owners")).toBeVisible();
   await page.getByTestId("refresh-ownership").click();
-  await expect(page.getByTestId("owner")).toHaveCount(1);
+  await expect(page.getByTestId("owner")).toHaveCount(1, { timeout: 5_000 });
   await expect(page.getByTestId("owners")).toContainText("Jenny Rosen");
   await expect(page.getByTestId("owners")).toContainText("+1 555-555-5555");
   await expect(page.getByTestId("name-match")).toHaveText("✓ An owner matches the name you gave.");

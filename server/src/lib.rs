@@ -6,11 +6,13 @@
 //! - [`service`]: `app::service::LinkService` on Stripe + storage.
 //! - [`storage`]: what the app remembers per user.
 //! - [`session`]: the browser-session cookie → `UserId` (the login seam).
+//! - [`live`]: server-sent events that tell open pages an account changed.
 //! - [`sandbox`]: the offline Stripe stand-in.
 //! - [`web`]: HTTP hardening shared by every route.
 //! - [`webhooks`]: Stripe-Signature signing and verification.
 
 pub mod config;
+pub mod live;
 pub mod sandbox;
 pub mod service;
 pub mod session;
@@ -124,7 +126,8 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketA
             .await
             .map_err(|e| format!("database {}: {e}", config.database_url))?,
     );
-    let stripe_service = Arc::new(service::StripeService::new(stripe.clone(), storage, client));
+    let live = Arc::new(live::Live::default());
+    let stripe_service = Arc::new(service::StripeService::new(stripe.clone(), storage, client, live.clone()));
     let service: SharedService = stripe_service.clone();
     let receiver = Arc::new(webhooks::Receiver::new(config.webhook_secrets.clone(), stripe_service));
     if sandbox.is_some() {
@@ -143,6 +146,8 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketA
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
+        .route("/events", get(live::events))
+        .layer(axum::Extension(live))
         .layer(axum::middleware::from_fn(session::attach_user))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(ctx, shell))
         .with_state(state)

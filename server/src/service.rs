@@ -16,11 +16,12 @@ pub struct StripeService {
     stripe: StripeClient,
     storage: Arc<Storage>,
     client: ClientConfig,
+    live: Arc<crate::live::Live>,
 }
 
 impl StripeService {
-    pub fn new(stripe: StripeClient, storage: Arc<Storage>, client: ClientConfig) -> Self {
-        StripeService { stripe, storage, client }
+    pub fn new(stripe: StripeClient, storage: Arc<Storage>, client: ClientConfig, live: Arc<crate::live::Live>) -> Self {
+        StripeService { stripe, storage, client, live }
     }
 
     /// The user's Customer, created on first use. Concurrent calls for one user
@@ -194,6 +195,11 @@ impl StripeService {
         };
         let applied = self.storage.apply_event(event_id, kind, fresh.as_ref()).await?;
         tracing::info!(event = event_id, kind, applied, "webhook event");
+        if let (true, Some(a)) = (applied, fresh) {
+            if let Some(owner) = self.storage.owner_of(&a.id).await? {
+                self.live.account_changed(owner, a.id);
+            }
+        }
         Ok(())
     }
 

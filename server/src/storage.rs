@@ -247,6 +247,12 @@ impl Storage {
         Ok(row.is_some())
     }
 
+    /// Who linked this account, if anyone.
+    pub async fn owner_of(&self, id: &AccountId) -> Result<Option<UserId>, StorageError> {
+        let row = sqlx::query("SELECT user_id FROM accounts WHERE id = ?").bind(id.as_str()).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| r.try_get::<String, _>("user_id")).transpose()?.map(UserId::new))
+    }
+
     /// Whether any user linked this account (webhooks for others are ignored).
     pub async fn knows_account(&self, id: &AccountId) -> Result<bool, StorageError> {
         Ok(sqlx::query("SELECT 1 FROM accounts WHERE id = ?").bind(id.as_str()).fetch_optional(&self.pool).await?.is_some())

@@ -190,3 +190,38 @@ async fn events_are_applied_once_from_stripes_current_state() {
     assert_eq!(app.deliver(&next, signed(&next)).await, StatusCode::OK);
     assert_eq!(app.status_of(&cookie).await, "active");
 }
+
+/// Reads an SSE response until `needle` appears or `wait` passes.
+async fn sse_contains(resp: &mut reqwest::Response, needle: &str, wait: Duration) -> bool {
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + wait;
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, resp.chunk()).await {
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+        if seen.contains(needle) {
+            return true;
+        }
+    }
+    false
+}
+
+#[tokio::test]
+async fn open_pages_hear_about_their_accounts_changing() {
+    let app = spawn().await;
+    until(async || app.webhooks.is_configured().then_some(())).await;
+    let alice = app.browser().await;
+    let id = alice.link().await[0]["id"].as_str().unwrap().to_owned();
+    let mallory = app.browser().await;
+    let open = |cookie: String| {
+        let req = app.http.get(format!("{}/events", app.base)).header("Cookie", cookie);
+        async move { req.send().await.unwrap() }
+    };
+    let mut alices = open(alice.cookie.clone()).await;
+    assert_eq!(alices.headers()["content-type"], "text/event-stream");
+    let mut mallorys = open(mallory.cookie.clone()).await;
+
+    let (s, _) = alice.call("refresh_account", &[("id", &id), ("feature", "balance")]).await;
+    assert_eq!(s, StatusCode::OK);
+    let expected = format!("event: account\ndata: {id}");
+    assert!(sse_contains(&mut alices, &expected, Duration::from_secs(10)).await, "no live update");
+    assert!(!sse_contains(&mut mallorys, &id, Duration::from_millis(500)).await, "another user heard of it");
+}

@@ -50,7 +50,25 @@ pub fn AccountPage() -> impl IntoView {
         }
     });
 
-    // While a refresh is pending, look again every second (no reload needed).
+    // Live: the server says when a webhook changed this account (SSE).
+    #[cfg(feature = "hydrate")]
+    {
+        let (stop, stopped) = futures::channel::oneshot::channel::<()>();
+        let stop = std::sync::Mutex::new(Some(stop));
+        on_cleanup(move || {
+            if let Some(s) = stop.lock().ok().and_then(|mut s| s.take()) {
+                let _ = s.send(());
+            }
+        });
+        let changed = move || {
+            latest.set(None);
+            reload.update(|n| *n += 1);
+        };
+        leptos::task::spawn_local(crate::live::follow_account(move || id(), changed, stopped));
+    }
+
+    // Without webhooks (real Stripe and no `stripe listen`) nothing would say
+    // a refresh finished: look again, slowly, while one is pending.
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         let current = latest.get().or_else(|| detail.get().and_then(Result::ok));
@@ -60,7 +78,7 @@ pub fn AccountPage() -> impl IntoView {
                     latest.set(None);
                     reload.update(|n| *n += 1);
                 },
-                std::time::Duration::from_secs(1),
+                std::time::Duration::from_secs(10),
             );
         }
     });
