@@ -27,7 +27,7 @@ test("an OAuth institution signs in through a popup window", async ({ page }) =>
   await m.locator('[data-institution="test_oauth_institution"]').click();
   const popup = await popupOpened;
   await expect(m.getByTestId("oauth-waiting")).toBeVisible();
-  await popup.getByTestId("oauth-approve").click();
+  await Promise.all([popup.waitForEvent("close"), popup.getByTestId("oauth-approve").click()]);
   await expect(m.getByTestId("account-success")).toBeChecked();
   await m.getByTestId("link-accounts").click();
   await m.getByTestId("done").click();
