@@ -32,3 +32,22 @@ export async function swapClientSecret(page: Page, secret: string) {
     await route.fulfill({ response, json });
   });
 }
+
+/**
+ * Starts `collectBankAccountToken` through the page's own Stripe.js (a session
+ * made by the app's start_link); its result lands in `window.__token`.
+ */
+export async function startBankTokenFlow(page: Page) {
+  const session = await page.evaluate(async () => {
+    const r = await fetch("/api/start_link", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: "name=&email=&permissions=balances,ownership,payment_method,transactions",
+    });
+    return r.json();
+  });
+  await page.addScriptTag({ url: session.client.stripe_js_url });
+  await page.evaluate((clientSecret) => {
+    (window as any).__token = (window as any).Stripe("pk_test_sandbox").collectBankAccountToken({ clientSecret });
+  }, session.client_secret);
+}

@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { modal, openLinkPage } from "./fixtures";
+import { modal, openLinkPage, startBankTokenFlow } from "./fixtures";
 
 // The sandbox's Stripe.js stand-in and modal, as a person uses them.
 
@@ -48,19 +48,7 @@ test("a down bank ends the flow with its error code", async ({ page }) => {
 
 test("collectBankAccountToken resolves with a bank account token", async ({ page }) => {
   await openLinkPage(page);
-  const session = await page.evaluate(async () => {
-    const r = await fetch("/api/start_link", {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: "name=&email=&permissions=balances,ownership,payment_method,transactions",
-    });
-    return r.json();
-  });
-  await page.addScriptTag({ url: session.client.stripe_js_url });
-  await page.evaluate((clientSecret) => {
-    const stripe = (window as any).Stripe("pk_test_sandbox");
-    (window as any).__token = stripe.collectBankAccountToken({ clientSecret });
-  }, session.client_secret);
+  await startBankTokenFlow(page);
   const m = modal(page);
   await m.getByTestId("consent-agree").click();
   await m.locator('[data-institution="test_institution"]').click();
@@ -79,18 +67,7 @@ test("collectBankAccountToken resolves with a bank account token", async ({ page
 
 test("cancelling collectBankAccountToken gives neither token nor error", async ({ page }) => {
   await openLinkPage(page);
-  const session = await page.evaluate(async () => {
-    const r = await fetch("/api/start_link", {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: "name=&email=&permissions=balances,ownership,payment_method,transactions",
-    });
-    return r.json();
-  });
-  await page.addScriptTag({ url: session.client.stripe_js_url });
-  await page.evaluate((clientSecret) => {
-    (window as any).__token = (window as any).Stripe("pk_test_sandbox").collectBankAccountToken({ clientSecret });
-  }, session.client_secret);
+  await startBankTokenFlow(page);
   await modal(page).getByRole("button", { name: "Close" }).click();
   const result = await page.evaluate(() => (window as any).__token);
   expect(result.token).toBeUndefined();

@@ -412,14 +412,19 @@ mod tests {
         assert_eq!(n, MAX_PENDING_SESSIONS);
     }
 
+    /// A user "u" with customer `cus_1` who linked `fca_1` through `fcsess_1`.
+    async fn linked_one(s: &Storage) -> UserId {
+        let user = UserId::new("u");
+        let sess = SessionId::parse("fcsess_1").unwrap();
+        s.add_pending_session(&user, &sess).await.unwrap();
+        s.confirm(&user, &sess, &CustomerId::parse("cus_1").unwrap(), &[account("fca_1")]).await.unwrap();
+        user
+    }
+
     #[tokio::test]
     async fn the_last_known_balance_is_kept() {
         let (s, _) = temp_db().await;
-        let user = UserId::new("u");
-        let cus = CustomerId::parse("cus_1").unwrap();
-        let sess = SessionId::parse("fcsess_1").unwrap();
-        s.add_pending_session(&user, &sess).await.unwrap();
-        s.confirm(&user, &sess, &cus, &[account("fca_1")]).await.unwrap();
+        let user = linked_one(&s).await;
         let mut with_balance = account("fca_1");
         with_balance.balance = Some(Money { minor: 12_345, currency: "usd".into() });
         s.reconcile(&with_balance).await.unwrap();
@@ -430,11 +435,7 @@ mod tests {
     #[tokio::test]
     async fn an_event_applies_once() {
         let (s, _) = temp_db().await;
-        let user = UserId::new("u");
-        let cus = CustomerId::parse("cus_1").unwrap();
-        let sess = SessionId::parse("fcsess_1").unwrap();
-        s.add_pending_session(&user, &sess).await.unwrap();
-        s.confirm(&user, &sess, &cus, &[account("fca_1")]).await.unwrap();
+        let user = linked_one(&s).await;
         let mut inactive = account("fca_1");
         inactive.status = AccountStatus::Inactive;
         assert!(s.apply_event("evt_1", "financial_connections.account.deactivated", Some(&inactive)).await.unwrap());
