@@ -3,7 +3,7 @@
 //! calls the service. Nothing else happens here.
 
 use crate::error::AppError;
-use crate::model::{AccountDetail, ClientConfig, LinkSession, LinkedAccount};
+use crate::model::{AccountDetail, ClientConfig, LinkSession, LinkedAccount, TransactionsView};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -137,6 +137,43 @@ pub async fn disconnect_account(id: String) -> Result<AccountDetail, AppError> {
         let id = crate::model::AccountId::parse(&id)?;
         let user = ssr::current_user()?;
         ssr::service()?.disconnect(&user, &id).await
+    }
+    .await)
+}
+
+/// Subscribes the account to daily transaction refreshes (`subscribed =
+/// true`) or unsubscribes it.
+#[server(endpoint = "set_subscription")]
+pub async fn set_subscription(id: String, subscribed: String) -> Result<AccountDetail, AppError> {
+    ssr::respond(async {
+        let id = crate::model::AccountId::parse(&id)?;
+        let subscribed = match subscribed.as_str() {
+            "true" => true,
+            "false" => false,
+            _ => return Err(AppError::invalid("subscribed", "Expected true or false.")),
+        };
+        let user = ssr::current_user()?;
+        ssr::service()?.set_subscription(&user, &id, subscribed).await
+    }
+    .await)
+}
+
+/// One page of an account's stored transactions. `from` and `to` are
+/// `YYYY-MM-DD` or empty, `status` is `pending`, `posted`, `void` or empty,
+/// `page` starts at 1 (empty is 1).
+#[server(endpoint = "load_transactions")]
+pub async fn load_transactions(
+    id: String,
+    #[server(default)] from: String,
+    #[server(default)] to: String,
+    #[server(default)] status: String,
+    #[server(default)] page: String,
+) -> Result<TransactionsView, AppError> {
+    ssr::respond(async {
+        let id = crate::model::AccountId::parse(&id)?;
+        let filter = crate::model::TransactionFilter::parse(&from, &to, &status, &page)?;
+        let user = ssr::current_user()?;
+        ssr::service()?.transactions(&user, &id, filter).await
     }
     .await)
 }

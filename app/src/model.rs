@@ -6,6 +6,9 @@ use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub mod transactions;
+pub use transactions::{DailyFlow, Day, Transaction, TransactionFilter, TransactionStatus, TransactionsView};
+
 /// Longest id Stripe hands out is far below this; anything longer is hostile.
 const MAX_ID_LEN: usize = 255;
 
@@ -358,12 +361,15 @@ pub struct AccountDetail {
     pub owners: Option<Vec<Owner>>,
     pub ownership_refresh: Option<RefreshState>,
     pub name_match: NameMatch,
+    pub transaction_refresh: Option<RefreshState>,
+    /// Stripe refreshes this account's transactions daily.
+    pub subscribed: bool,
 }
 
 impl AccountDetail {
     /// Whether any refresh is still running.
     pub fn refreshing(&self) -> bool {
-        [&self.balance_refresh, &self.ownership_refresh]
+        [&self.balance_refresh, &self.ownership_refresh, &self.transaction_refresh]
             .iter()
             .any(|r| r.as_ref().is_some_and(|r| r.status == RefreshStatus::Pending))
     }

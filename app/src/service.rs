@@ -5,6 +5,7 @@
 use crate::error::AppError;
 use crate::model::{
     AccountDetail, AccountId, ClientConfig, CustomerDetails, DataFeature, LinkOptions, LinkSession, LinkedAccount, SessionId,
+    TransactionFilter, TransactionsView,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -56,6 +57,13 @@ pub trait LinkService: Send + Sync + 'static {
 
     /// Disconnects the account at Stripe; its last data stays readable.
     async fn disconnect(&self, user: &UserId, id: &AccountId) -> Result<AccountDetail, AppError>;
+
+    /// Starts (or stops) Stripe's daily transaction refreshes for the account.
+    async fn set_subscription(&self, user: &UserId, id: &AccountId, subscribed: bool) -> Result<AccountDetail, AppError>;
+
+    /// A page of the account's transactions from the app's own copy (kept in
+    /// sync as refreshes settle), with the daily net flow for the chart.
+    async fn transactions(&self, user: &UserId, id: &AccountId, filter: TransactionFilter) -> Result<TransactionsView, AppError>;
 }
 
 /// How the service travels in Leptos context.

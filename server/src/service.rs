@@ -2,11 +2,14 @@
 //! server-side rules (one Customer per user, one confirmable session per
 //! click, ownership checks on everything Stripe returns).
 
-use crate::storage::Storage;
-use crate::stripe::types::{Customer, FcAccount, FcOwner, FcSession, List};
+use crate::storage::{Storage, TransactionSync};
+use crate::stripe::types::{Customer, FcAccount, FcOwner, FcSession, FcTransaction, List};
 use crate::stripe::{Form, StripeClient};
 use app::error::AppError;
-use app::model::{AccountDetail, AccountId, ClientConfig, DataFeature, LinkOptions, Owner, CustomerDetails, CustomerId, LinkSession, LinkedAccount, Permission, SessionId};
+use app::model::{
+    AccountDetail, AccountId, ClientConfig, CustomerDetails, CustomerId, DataFeature, Day, LinkOptions, LinkSession, LinkedAccount,
+    Owner, Permission, SessionId, Transaction, TransactionFilter, TransactionsView,
+};
 use app::service::{LinkService, UserId};
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
@@ -136,6 +139,21 @@ impl LinkService for StripeService {
         tracing::info!(account = %id, "disconnected");
         self.reconciled(user, a).await
     }
+
+    async fn set_subscription(&self, user: &UserId, id: &AccountId, subscribed: bool) -> Result<AccountDetail, AppError> {
+        self.authorize(user, id).await?;
+        let action = if subscribed { "subscribe" } else { "unsubscribe" };
+        let form = Form::new().list("features", [DataFeature::Transactions.as_str()]);
+        let a = self.stripe.post(&format!("/v1/financial_connections/accounts/{id}/{action}"), &form, None).await?;
+        tracing::info!(account = %id, action, "transactions subscription");
+        self.reconciled(user, a).await
+    }
+
+    async fn transactions(&self, user: &UserId, id: &AccountId, filter: TransactionFilter) -> Result<TransactionsView, AppError> {
+        self.authorize(user, id).await?;
+        let today = Day::of(crate::webhooks::unix_now());
+        Ok(self.storage.transactions(id, &filter, today).await?)
+    }
 }
 
 impl StripeService {
@@ -173,9 +191,10 @@ impl StripeService {
             }
             None => None,
         };
+        let sync = self.transaction_sync(&a).await?;
         let given = self.storage.user(user).await?.details.name;
         let detail = a.into_detail(owners, given.as_deref());
-        self.storage.reconcile(&detail.account).await?;
+        self.storage.reconcile(&detail.account, sync.as_ref()).await?;
         Ok(detail)
     }
 
@@ -183,17 +202,24 @@ impl StripeService {
     /// current state is fetched from Stripe and stored together with the
     /// event id; anything else is only recorded. Redeliveries change nothing.
     pub async fn apply_event(&self, event_id: &str, kind: &str, account: Option<&AccountId>) -> Result<(), AppError> {
-        let fresh = match account {
+        let fetched = match account {
             Some(id) if self.storage.knows_account(id).await? => {
                 match self.stripe.get::<FcAccount>(&format!("/v1/financial_connections/accounts/{id}"), &Form::new()).await {
-                    Ok(a) => Some(LinkedAccount::from(a)),
+                    Ok(a) => Some(a),
                     Err(e) if e.status() == Some(404) => None,
                     Err(e) => return Err(e.into()),
                 }
             }
             _ => None,
         };
-        let applied = self.storage.apply_event(event_id, kind, fresh.as_ref()).await?;
+        // New transactions are fetched before anything is recorded: if that
+        // fails, the event is not marked handled and Stripe delivers it again.
+        let sync = match &fetched {
+            Some(a) => self.transaction_sync(a).await?,
+            None => None,
+        };
+        let fresh = fetched.map(LinkedAccount::from);
+        let applied = self.storage.apply_event(event_id, kind, fresh.as_ref(), sync.as_ref()).await?;
         tracing::info!(event = event_id, kind, applied, "webhook event");
         if let (true, Some(a)) = (applied, fresh) {
             if let Some(owner) = self.storage.owner_of(&a.id).await? {
@@ -201,6 +227,59 @@ impl StripeService {
             }
         }
         Ok(())
+    }
+
+    /// When the account's newest transaction refresh has settled and is not
+    /// stored yet, fetches only what changed since the stored one
+    /// (`transaction_refresh[after]`); the first sync fetches everything.
+    async fn transaction_sync(&self, a: &FcAccount) -> Result<Option<TransactionSync>, AppError> {
+        if !a.permissions.contains(&Permission::Transactions) {
+            return Ok(None);
+        }
+        let Some((refresh_id, refreshed_at)) =
+            a.settled_transaction_refresh().and_then(|r| Some((r.id.clone()?, r.last_attempted_at)))
+        else {
+            return Ok(None);
+        };
+        let cursor = self.storage.transactions_cursor(&a.id).await?;
+        if cursor.as_deref() == Some(refresh_id.as_str()) {
+            return Ok(None);
+        }
+        let transactions = match self.list_transactions(&a.id, cursor.as_deref()).await {
+            // Stripe no longer knows the stored refresh: start over.
+            Err(AppError::Stripe { status: 404, .. }) if cursor.is_some() => {
+                tracing::warn!(account = %a.id, "transaction cursor unknown to Stripe; syncing everything");
+                self.list_transactions(&a.id, None).await?
+            }
+            other => other?,
+        };
+        tracing::info!(account = %a.id, refresh = %refresh_id, fetched = transactions.len(), "synced transactions");
+        Ok(Some(TransactionSync { refresh_id, refreshed_at, transactions }))
+    }
+
+    /// Every transaction that refreshes after `after` touched (all of them
+    /// without it), following Stripe's pagination.
+    async fn list_transactions(&self, account: &AccountId, after: Option<&str>) -> Result<Vec<Transaction>, AppError> {
+        const MAX_PAGES: usize = 200;
+        let mut all = Vec::new();
+        let mut starting_after: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let q = Form::new()
+                .field("account", account.as_str())
+                .field("limit", "100")
+                .opt("transaction_refresh[after]", after.map(str::to_owned))
+                .opt("starting_after", starting_after.clone());
+            let page: List<FcTransaction> = self.stripe.get("/v1/financial_connections/transactions", &q).await?;
+            starting_after = page.data.last().map(|t| t.id.clone());
+            let more = page.has_more && starting_after.is_some();
+            all.extend(page.data.iter().filter_map(FcTransaction::to_model));
+            if !more {
+                return Ok(all);
+            }
+        }
+        // Nothing is stored (and the cursor stays) rather than a partial copy.
+        tracing::error!(account = %account, "more than {} transactions in one sync", MAX_PAGES * 100);
+        Err(AppError::Internal)
     }
 
     async fn list_session_accounts(&self, session: &SessionId) -> Result<Vec<FcAccount>, AppError> {

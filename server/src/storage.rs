@@ -4,7 +4,11 @@
 //! Nothing outside this module writes SQL.
 
 use app::error::AppError;
-use app::model::{AccountId, CustomerDetails, CustomerId, LinkedAccount, Money, Permission, SessionId};
+use app::model::transactions::{CHART_DAYS, PER_PAGE};
+use app::model::{
+    AccountId, CustomerDetails, CustomerId, DailyFlow, Day, LinkedAccount, Money, Permission, SessionId, Transaction,
+    TransactionFilter, TransactionStatus, TransactionsView,
+};
 use app::service::UserId;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -39,6 +43,17 @@ impl From<StorageError> for AppError {
 pub struct UserRecord {
     pub customer: Option<CustomerId>,
     pub details: CustomerDetails,
+}
+
+/// What one sync brings from Stripe: every transaction that refreshes after
+/// the stored cursor created or changed, up to and including `refresh_id`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TransactionSync {
+    /// `fctxnref_…`, the new cursor.
+    pub refresh_id: String,
+    /// That refresh's `last_attempted_at`: a cursor never moves back to an older one.
+    pub refreshed_at: i64,
+    pub transactions: Vec<Transaction>,
 }
 
 pub struct Storage {
@@ -210,7 +225,13 @@ impl Storage {
     /// `account` (re-fetched from Stripe by the caller) replaces the stored
     /// copy if the app knows that account. Returns false for an event id seen
     /// before, in which case nothing changes.
-    pub async fn apply_event(&self, event_id: &str, kind: &str, account: Option<&LinkedAccount>) -> Result<bool, StorageError> {
+    pub async fn apply_event(
+        &self,
+        event_id: &str,
+        kind: &str,
+        account: Option<&LinkedAccount>,
+        sync: Option<&TransactionSync>,
+    ) -> Result<bool, StorageError> {
         let mut tx = self.pool.begin().await?;
         let fresh = sqlx::query("INSERT INTO webhook_events (id, type, received_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING")
             .bind(event_id)
@@ -224,16 +245,128 @@ impl Storage {
             return Ok(false);
         }
         if let Some(a) = account {
-            update_account(&mut *tx, a).await?;
+            update_account(&mut tx, a).await?;
+            if let Some(sync) = sync {
+                store_transactions(&mut tx, &a.id, sync).await?;
+            }
         }
         tx.commit().await?;
         Ok(true)
     }
 
-    /// Stores what Stripe just said about an account.
-    pub async fn reconcile(&self, account: &LinkedAccount) -> Result<(), StorageError> {
-        let mut conn = self.pool.acquire().await?;
-        update_account(&mut *conn, account).await
+    /// Stores what Stripe just said about an account, and the transactions
+    /// a sync brought, together.
+    pub async fn reconcile(&self, account: &LinkedAccount, sync: Option<&TransactionSync>) -> Result<(), StorageError> {
+        let mut tx = self.pool.begin().await?;
+        update_account(&mut tx, account).await?;
+        if let Some(sync) = sync {
+            store_transactions(&mut tx, &account.id, sync).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest transaction refresh already stored for the account.
+    pub async fn transactions_cursor(&self, id: &AccountId) -> Result<Option<String>, StorageError> {
+        let row = sqlx::query("SELECT transactions_cursor FROM accounts WHERE id = ?").bind(id.as_str()).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| r.try_get::<Option<String>, _>("transactions_cursor")).transpose()?.flatten())
+    }
+
+    /// One page of the account's stored transactions (newest first) that
+    /// match `filter`, with the daily net flow of the [`CHART_DAYS`] days up
+    /// to `today`.
+    pub async fn transactions(&self, id: &AccountId, filter: &TransactionFilter, today: Day) -> Result<TransactionsView, StorageError> {
+        let (start, end) = filter.time_range();
+        let status = filter.status.map(TransactionStatus::as_str);
+        const MATCHING: &str = "FROM transactions WHERE account_id = ? \
+             AND (? IS NULL OR transacted_at >= ?) AND (? IS NULL OR transacted_at < ?) AND (? IS NULL OR status = ?)";
+        let matching: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {MATCHING}"))
+            .bind(id.as_str())
+            .bind(start)
+            .bind(start)
+            .bind(end)
+            .bind(end)
+            .bind(status)
+            .bind(status)
+            .fetch_one(&self.pool)
+            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT id, amount_minor, currency, description, status, transacted_at, updated {MATCHING} \
+             ORDER BY transacted_at DESC, id DESC LIMIT ? OFFSET ?"
+        ))
+        .bind(id.as_str())
+        .bind(start)
+        .bind(start)
+        .bind(end)
+        .bind(end)
+        .bind(status)
+        .bind(status)
+        .bind(i64::from(PER_PAGE))
+        .bind(i64::from(filter.page.saturating_sub(1)) * i64::from(PER_PAGE))
+        .fetch_all(&self.pool)
+        .await?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                let status: String = r.try_get("status")?;
+                Ok(Transaction {
+                    id: r.try_get("id")?,
+                    amount: Money { minor: r.try_get("amount_minor")?, currency: r.try_get("currency")? },
+                    description: r.try_get("description")?,
+                    status: TransactionStatus::parse(&status).ok_or(StorageError::Corrupt(status))?,
+                    transacted_at: r.try_get("transacted_at")?,
+                    updated: r.try_get("updated")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        let stored: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM transactions WHERE account_id = ?").bind(id.as_str()).fetch_one(&self.pool).await?;
+        let synced_at: Option<i64> = sqlx::query_scalar("SELECT transactions_synced_at FROM accounts WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .flatten();
+        Ok(TransactionsView {
+            filter: filter.clone(),
+            items,
+            matching: matching.max(0) as u64,
+            stored: stored.max(0) as u64,
+            synced_at,
+            flows: self.daily_flows(id, today).await?,
+        })
+    }
+
+    /// Money in minus money out per day (void transactions excluded), one
+    /// series per currency, over the [`CHART_DAYS`] days ending `today`.
+    async fn daily_flows(&self, id: &AccountId, today: Day) -> Result<Vec<DailyFlow>, StorageError> {
+        let first = today.plus(1 - CHART_DAYS as i64);
+        let rows = sqlx::query(
+            "SELECT currency, transacted_at / 86400 AS day, SUM(amount_minor) AS net, \
+             SUM(CASE WHEN amount_minor > 0 THEN amount_minor ELSE 0 END) AS money_in, \
+             SUM(CASE WHEN amount_minor < 0 THEN amount_minor ELSE 0 END) AS money_out \
+             FROM transactions WHERE account_id = ? AND status <> 'void' AND transacted_at >= ? AND transacted_at < ? \
+             GROUP BY currency, transacted_at / 86400 ORDER BY currency, day",
+        )
+        .bind(id.as_str())
+        .bind(first.start())
+        .bind(today.plus(1).start())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut flows: Vec<DailyFlow> = Vec::new();
+        for r in rows {
+            let currency: String = r.try_get("currency")?;
+            if flows.last().is_none_or(|f| f.currency != currency) {
+                flows.push(DailyFlow { currency, first_day: first, net: vec![0; CHART_DAYS], money_in: 0, money_out: 0 });
+            }
+            let Some(flow) = flows.last_mut() else { continue };
+            let day: i64 = r.try_get("day")?;
+            if let Some(slot) = usize::try_from(day - first.0).ok().and_then(|i| flow.net.get_mut(i)) {
+                *slot = r.try_get("net")?;
+            }
+            flow.money_in = flow.money_in.saturating_add(r.try_get("money_in")?);
+            flow.money_out = flow.money_out.saturating_add(r.try_get("money_out")?);
+        }
+        Ok(flows)
     }
 
     /// Whether `user` linked account `id`: the check before any read or
@@ -289,6 +422,42 @@ impl Storage {
             })
             .collect()
     }
+}
+
+/// Upserts a sync's transactions (a newer `updated` always wins, so an older
+/// answer arriving late cannot undo a pending → posted change) and moves the
+/// cursor forward, never back.
+async fn store_transactions(conn: &mut sqlx::SqliteConnection, account: &AccountId, sync: &TransactionSync) -> Result<(), StorageError> {
+    for t in &sync.transactions {
+        sqlx::query(
+            "INSERT INTO transactions (id, account_id, amount_minor, currency, description, status, transacted_at, updated) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET amount_minor = excluded.amount_minor, \
+             currency = excluded.currency, description = excluded.description, status = excluded.status, \
+             transacted_at = excluded.transacted_at, updated = excluded.updated \
+             WHERE transactions.account_id = excluded.account_id AND excluded.updated >= transactions.updated",
+        )
+        .bind(&t.id)
+        .bind(account.as_str())
+        .bind(t.amount.minor)
+        .bind(&t.amount.currency)
+        .bind(&t.description)
+        .bind(t.status.as_str())
+        .bind(t.transacted_at)
+        .bind(t.updated)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE accounts SET transactions_cursor = ?, transactions_synced_at = ? \
+         WHERE id = ? AND (transactions_synced_at IS NULL OR transactions_synced_at <= ?)",
+    )
+    .bind(&sync.refresh_id)
+    .bind(sync.refreshed_at)
+    .bind(account.as_str())
+    .bind(sync.refreshed_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Overwrites the stored copy of an account (never its owner).
@@ -427,8 +596,8 @@ mod tests {
         let user = linked_one(&s).await;
         let mut with_balance = account("fca_1");
         with_balance.balance = Some(Money { minor: 12_345, currency: "usd".into() });
-        s.reconcile(&with_balance).await.unwrap();
-        s.reconcile(&account("fca_1")).await.unwrap(); // no balance in this answer
+        s.reconcile(&with_balance, None).await.unwrap();
+        s.reconcile(&account("fca_1"), None).await.unwrap(); // no balance in this answer
         assert_eq!(s.accounts(&user).await.unwrap()[0].balance, with_balance.balance);
     }
 
@@ -438,13 +607,109 @@ mod tests {
         let user = linked_one(&s).await;
         let mut inactive = account("fca_1");
         inactive.status = AccountStatus::Inactive;
-        assert!(s.apply_event("evt_1", "financial_connections.account.deactivated", Some(&inactive)).await.unwrap());
+        assert!(s.apply_event("evt_1", "financial_connections.account.deactivated", Some(&inactive), None).await.unwrap());
         assert_eq!(s.accounts(&user).await.unwrap()[0].status, AccountStatus::Inactive);
         // Redelivered: a no-op, even with other data.
-        assert!(!s.apply_event("evt_1", "financial_connections.account.deactivated", Some(&account("fca_1"))).await.unwrap());
+        assert!(!s.apply_event("evt_1", "financial_connections.account.deactivated", Some(&account("fca_1")), None).await.unwrap());
         assert_eq!(s.accounts(&user).await.unwrap()[0].status, AccountStatus::Inactive);
         assert!(s.knows_account(&AccountId::parse("fca_1").unwrap()).await.unwrap());
         assert!(!s.knows_account(&AccountId::parse("fca_2").unwrap()).await.unwrap());
+    }
+
+    fn txn(id: &str, minor: i64, status: TransactionStatus, at: i64, updated: i64) -> Transaction {
+        Transaction {
+            id: id.into(),
+            amount: Money { minor, currency: "usd".into() },
+            description: format!("txn {id}"),
+            status,
+            transacted_at: at,
+            updated,
+        }
+    }
+
+    fn sync(refresh: &str, at: i64, transactions: Vec<Transaction>) -> TransactionSync {
+        TransactionSync { refresh_id: refresh.into(), refreshed_at: at, transactions }
+    }
+
+    #[tokio::test]
+    async fn transaction_syncs_upsert_and_never_go_back() {
+        let (s, _) = temp_db().await;
+        linked_one(&s).await;
+        let id = AccountId::parse("fca_1").unwrap();
+        let a = account("fca_1");
+        let day = Day(20_781);
+        let t = day.start() + 3_600;
+        s.reconcile(&a, Some(&sync("fctxnref_1", 100, vec![txn("fctxn_a", -500, TransactionStatus::Pending, t, 100)]))).await.unwrap();
+        assert_eq!(s.transactions_cursor(&id).await.unwrap().as_deref(), Some("fctxnref_1"));
+        // A newer refresh posts it; an older answer arriving late changes nothing.
+        s.reconcile(&a, Some(&sync("fctxnref_2", 200, vec![txn("fctxn_a", -500, TransactionStatus::Posted, t, 200)]))).await.unwrap();
+        s.reconcile(&a, Some(&sync("fctxnref_1", 100, vec![txn("fctxn_a", -500, TransactionStatus::Pending, t, 100)]))).await.unwrap();
+        assert_eq!(s.transactions_cursor(&id).await.unwrap().as_deref(), Some("fctxnref_2"));
+        let all = TransactionFilter { page: 1, ..Default::default() };
+        let v = s.transactions(&id, &all, day).await.unwrap();
+        assert_eq!((v.stored, v.matching, v.synced_at), (1, 1, Some(200)));
+        assert_eq!(v.items[0].status, TransactionStatus::Posted);
+        // A redelivered event applies nothing, not even its transactions.
+        let late = sync("fctxnref_3", 300, vec![txn("fctxn_b", 900, TransactionStatus::Posted, t, 300)]);
+        assert!(s.apply_event("evt_1", "financial_connections.account.refreshed_transactions", Some(&a), Some(&late)).await.unwrap());
+        let dup = sync("fctxnref_4", 400, vec![txn("fctxn_c", 1, TransactionStatus::Posted, t, 400)]);
+        assert!(!s.apply_event("evt_1", "financial_connections.account.refreshed_transactions", Some(&a), Some(&dup)).await.unwrap());
+        assert_eq!(s.transactions(&id, &all, day).await.unwrap().stored, 2);
+    }
+
+    #[tokio::test]
+    async fn transactions_filter_page_and_chart() {
+        let (s, _) = temp_db().await;
+        linked_one(&s).await;
+        let id = AccountId::parse("fca_1").unwrap();
+        let today = Day(20_781);
+        let mut txns = Vec::new();
+        for i in 0..100i64 {
+            // One a day going back 100 days: 2 in, then 3 out; every 10th is void.
+            let status = if i % 10 == 0 { TransactionStatus::Void } else { TransactionStatus::Posted };
+            let amount = if i % 2 == 0 { 200 } else { -300 };
+            txns.push(txn(&format!("fctxn_{i:03}"), amount, status, today.plus(-i).start() + 60, 1));
+        }
+        s.reconcile(&account("fca_1"), Some(&sync("fctxnref_1", 1, txns))).await.unwrap();
+
+        let p = |page, status, from: Option<Day>, to: Option<Day>| TransactionFilter { from, to, status, page };
+        let first = s.transactions(&id, &p(1, None, None, None), today).await.unwrap();
+        assert_eq!((first.stored, first.matching, first.page_count()), (100, 100, 5));
+        assert_eq!(first.items.len(), PER_PAGE as usize);
+        assert_eq!(first.items[0].id, "fctxn_000", "newest first");
+        let last = s.transactions(&id, &p(5, None, None, None), today).await.unwrap();
+        assert_eq!(last.items.last().map(|t| t.id.as_str()), Some("fctxn_099"));
+        let void = s.transactions(&id, &p(1, Some(TransactionStatus::Void), None, None), today).await.unwrap();
+        assert_eq!(void.matching, 10);
+        let week = s.transactions(&id, &p(1, None, Some(today.plus(-6)), Some(today)), today).await.unwrap();
+        assert_eq!(week.matching, 7, "both ends included");
+
+        let flow = &first.flows[0];
+        assert_eq!((flow.currency.as_str(), flow.net.len(), flow.first_day), ("usd", CHART_DAYS, today.plus(-89)));
+        assert_eq!(flow.net[89], 0, "today's transaction is void");
+        assert_eq!(flow.net[88], -300);
+        assert_eq!(flow.net[87], 200);
+        // Days 0..=89 back, void ones (every 10th, all even) left out.
+        let ins = (0..90).filter(|i| i % 2 == 0 && i % 10 != 0).count() as i64;
+        let outs = (0..90).filter(|i| i % 2 == 1).count() as i64;
+        assert_eq!((flow.money_in, flow.money_out), (200 * ins, -300 * outs));
+        assert_eq!(flow.net.iter().sum::<i64>(), flow.money_in + flow.money_out);
+    }
+
+    #[tokio::test]
+    async fn transactions_belong_to_their_account() {
+        let (s, _) = temp_db().await;
+        let orphan = sqlx::query(
+            "INSERT INTO transactions VALUES ('fctxn_x', 'fca_nobody', 1, 'usd', 'x', 'posted', 0, 0)",
+        )
+        .execute(&s.pool)
+        .await;
+        assert!(orphan.is_err(), "foreign key to accounts");
+        linked_one(&s).await;
+        let bad = sqlx::query("INSERT INTO transactions VALUES ('fctxn_y', 'fca_1', 1, 'usd', 'x', 'refunded', 0, 0)")
+            .execute(&s.pool)
+            .await;
+        assert!(bad.is_err(), "status is checked");
     }
 
     #[tokio::test]

@@ -6,7 +6,6 @@ mod common;
 use common::app::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use server::config::Config;
 use std::time::Duration;
 
 async fn until<T>(mut f: impl AsyncFnMut() -> Option<T>) -> T {
@@ -44,60 +43,15 @@ async fn sandbox_events_reach_the_app_and_update_its_accounts() {
     .await;
 }
 
-/// The app in Stripe mode against a standalone sandbox, with our own webhook secrets.
-struct StripeModeApp {
-    app: String,
-    sandbox: String,
-    http: reqwest::Client,
-}
-
 const SECRET_KEY: &str = "sk_test_webhooks";
 
 async fn stripe_mode() -> StripeModeApp {
-    let sb_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sandbox = format!("http://{}", sb_listener.local_addr().unwrap());
-    let router = server::sandbox::router(std::sync::Arc::new(server::sandbox::Sandbox::new()));
-    tokio::spawn(async move { axum::serve(sb_listener, router).await.unwrap() });
-
-    let db = temp_db();
-    let env = [
-        ("STRIPE_SECRET_KEY", SECRET_KEY.to_owned()),
-        ("STRIPE_PUBLISHABLE_KEY", "pk_test_webhooks".to_owned()),
-        ("STRIPE_API_BASE", sandbox.clone()),
-        ("STRIPE_WEBHOOK_SECRET", "whsec_old,whsec_new".to_owned()),
-        ("DATABASE_URL", db),
-    ];
-    let config = Config::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let built = server::build(&config, server::leptos_options().unwrap(), addr).await.unwrap();
-    tokio::spawn(async move { axum::serve(listener, built.router).await.unwrap() });
-    StripeModeApp { app: format!("http://{addr}"), sandbox, http: reqwest::Client::new() }
+    let sandbox = server::sandbox::router(std::sync::Arc::new(server::sandbox::Sandbox::new()));
+    spawn_stripe_mode(sandbox, SECRET_KEY, "whsec_old,whsec_new").await
 }
 
+/// Webhook-specific helpers for the Stripe-mode app.
 impl StripeModeApp {
-    /// Links one account through the app (server fns) and the sandbox's modal API.
-    async fn link(&self) -> (String, String) {
-        let page = self.http.get(format!("{}/", self.app)).send().await.unwrap();
-        let cookie = page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-        let call = |f: &'static str, form: Vec<(&'static str, String)>| {
-            let req = self.http.post(format!("{}/api/{f}", self.app)).header("Cookie", cookie.clone()).form(&form);
-            async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
-        };
-        let session = call("start_link", vec![("name", String::new()), ("email", String::new()), ("permissions", ALL_PERMISSIONS.to_owned())]).await;
-        let done = self
-            .http
-            .post(format!("{}/connect/api/complete", self.sandbox))
-            .json(&json!({"client_secret": session["client_secret"], "publishable_key": "pk_test_webhooks",
-                          "institution": "test_institution", "accounts": ["success"]}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(done.status(), StatusCode::OK);
-        let accounts = call("confirm_link", vec![("session_id", session["session_id"].as_str().unwrap().to_owned())]).await;
-        (cookie, accounts[0]["id"].as_str().unwrap().to_owned())
-    }
-
     async fn status_of(&self, cookie: &str) -> String {
         let v: Value = self
             .http

@@ -12,18 +12,8 @@ use leptos_router::hooks::use_params_map;
 
 /// `2026-11-24 13:05:09 UTC`, the same on the server and in the browser.
 pub fn utc(ts: i64) -> String {
-    let (days, secs) = (ts.div_euclid(86_400), ts.rem_euclid(86_400));
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", secs / 3600, secs % 3600 / 60, secs % 60)
+    let secs = ts.rem_euclid(crate::model::Day::SECONDS);
+    format!("{} {:02}:{:02}:{:02} UTC", crate::model::Day::of(ts), secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
 #[component]

@@ -4,7 +4,7 @@
 
 use app::model::{
     AccountCategory, AccountDetail, AccountId, AccountStatus, AccountSubcategory, Balance, CustomerId, LinkedAccount, Money,
-    NameMatch, Owner, Permission, RefreshState, RefreshStatus, SessionId,
+    NameMatch, Owner, Permission, RefreshState, RefreshStatus, SessionId, Transaction, TransactionStatus,
 };
 use serde::{Deserialize, Deserializer};
 
@@ -77,6 +77,9 @@ impl FcBalance {
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct FcRefresh {
+    /// Only on `transaction_refresh` (`fctxnref_…`).
+    #[serde(default)]
+    pub id: Option<String>,
     pub status: RefreshStatus,
     pub last_attempted_at: i64,
     pub next_refresh_available_at: Option<i64>,
@@ -94,6 +97,11 @@ pub struct FcAccount {
     pub ownership: Option<serde_json::Value>,
     #[serde(default)]
     pub ownership_refresh: Option<FcRefresh>,
+    #[serde(default)]
+    pub transaction_refresh: Option<FcRefresh>,
+    /// `["transactions"]` while subscribed.
+    #[serde(default)]
+    pub subscriptions: Option<Vec<String>>,
     pub account_holder: Option<AccountHolder>,
     pub institution_name: String,
     pub display_name: Option<String>,
@@ -141,8 +149,19 @@ impl FcAccount {
             ownership_refresh: self.ownership_refresh.as_ref().map(refresh_state),
             owners,
             name_match,
+            transaction_refresh: self.transaction_refresh.as_ref().map(refresh_state),
+            subscribed: self.subscribed_to_transactions(),
             account: LinkedAccount::from(self),
         }
+    }
+
+    pub fn subscribed_to_transactions(&self) -> bool {
+        self.subscriptions.as_ref().is_some_and(|s| s.iter().any(|f| f == "transactions"))
+    }
+
+    /// The transaction refresh whose results are ready to be listed, if any.
+    pub fn settled_transaction_refresh(&self) -> Option<&FcRefresh> {
+        self.transaction_refresh.as_ref().filter(|r| r.status == RefreshStatus::Succeeded && r.id.is_some())
     }
 
     pub fn holder_customer(&self) -> Option<&str> {
@@ -163,6 +182,35 @@ impl From<FcAccount> for LinkedAccount {
             status: a.status,
             permissions: a.permissions,
         }
+    }
+}
+
+/// `financial_connections.transaction`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct FcTransaction {
+    pub id: String,
+    pub amount: i64,
+    pub currency: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub status: String,
+    pub transacted_at: i64,
+    #[serde(default)]
+    pub updated: Option<i64>,
+}
+
+impl FcTransaction {
+    /// The stored form; `None` for a status this app does not know (skipped
+    /// rather than guessed).
+    pub fn to_model(&self) -> Option<Transaction> {
+        Some(Transaction {
+            id: self.id.clone(),
+            amount: Money { minor: self.amount, currency: self.currency.to_lowercase() },
+            description: self.description.clone().unwrap_or_default(),
+            status: TransactionStatus::parse(&self.status)?,
+            transacted_at: self.transacted_at,
+            updated: self.updated.unwrap_or(self.transacted_at),
+        })
     }
 }
 
@@ -190,6 +238,9 @@ mod tests {
         let s: FcSession = serde_json::from_value(fixture("financial_connections.session")).unwrap();
         assert!(s.accounts.data.is_empty());
         let c: Customer = serde_json::from_value(fixture("customer")).unwrap();
+        let t: FcTransaction = serde_json::from_value(fixture("financial_connections.transaction")).unwrap();
+        let t = t.to_model().expect("a known status");
+        assert!(t.id.starts_with("fctxn_"));
         assert_eq!(c.id.as_str(), "cus_QXg1o8vcGmoR32");
     }
 

@@ -102,3 +102,64 @@ impl Browser<'_> {
     }
 }
 
+
+/// The app in Stripe mode (keys set, as against api.stripe.com) talking to
+/// `sandbox` on its own port, with our own webhook secrets.
+pub struct StripeModeApp {
+    pub app: String,
+    pub sandbox: String,
+    pub http: reqwest::Client,
+}
+
+pub async fn spawn_stripe_mode(sandbox: axum::Router, secret_key: &str, webhook_secrets: &str) -> StripeModeApp {
+    let sb_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sandbox_base = format!("http://{}", sb_listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(sb_listener, sandbox).await.unwrap() });
+
+    let env = [
+        ("STRIPE_SECRET_KEY", secret_key.to_owned()),
+        ("STRIPE_PUBLISHABLE_KEY", "pk_test_stripe_mode".to_owned()),
+        ("STRIPE_API_BASE", sandbox_base.clone()),
+        ("STRIPE_WEBHOOK_SECRET", webhook_secrets.to_owned()),
+        ("DATABASE_URL", temp_db()),
+    ];
+    let config = Config::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let built = server::build(&config, server::leptos_options().unwrap(), addr).await.unwrap();
+    tokio::spawn(async move { axum::serve(listener, built.router).await.unwrap() });
+    StripeModeApp { app: format!("http://{addr}"), sandbox: sandbox_base, http: reqwest::Client::new() }
+}
+
+impl StripeModeApp {
+    /// A new browser's session cookie.
+    pub async fn cookie(&self) -> String {
+        let page = self.http.get(format!("{}/", self.app)).send().await.unwrap();
+        page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned()
+    }
+
+    /// Calls a server function as the browser with `cookie`.
+    pub async fn call(&self, cookie: &str, func: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let resp = self.http.post(format!("{}/api/{func}", self.app)).header("Cookie", cookie).form(form).send().await.unwrap();
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Links one account through the app (server fns) and the sandbox's
+    /// modal API; returns the browser's cookie and the account id.
+    pub async fn link(&self) -> (String, String) {
+        let cookie = self.cookie().await;
+        let (_, session) = self.call(&cookie, "start_link", &[("name", ""), ("email", ""), ("permissions", ALL_PERMISSIONS)]).await;
+        let done = self
+            .http
+            .post(format!("{}/connect/api/complete", self.sandbox))
+            .json(&json!({"client_secret": session["client_secret"], "publishable_key": "pk_test_stripe_mode",
+                          "institution": "test_institution", "accounts": ["success"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(done.status(), StatusCode::OK);
+        let (_, accounts) = self.call(&cookie, "confirm_link", &[("session_id", session["session_id"].as_str().unwrap())]).await;
+        (cookie, accounts[0]["id"].as_str().unwrap().to_owned())
+    }
+}
