@@ -3,7 +3,9 @@
 mod account_list;
 mod mode_badge;
 mod status_panel;
+mod transactions;
 
 pub use account_list::AccountList;
 pub use mode_badge::ModeBadge;
 pub use status_panel::{ErrorView, LinkState, StatusPanel};
+pub use transactions::TransactionsPanel;

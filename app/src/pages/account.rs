@@ -1,11 +1,12 @@
-//! `/accounts/{id}`: one linked account — its balance and its owners (with
-//! whether they match the name the user gave), each with an honest,
+//! `/accounts/{id}`: one linked account — its balance, its owners (with
+//! whether they match the name the user gave) and its transactions (daily
+//! updates on or off, chart, filtered pages), each with an honest,
 //! asynchronous Refresh (pending → succeeded/failed, and when the next one
 //! may run), and Disconnect with confirmation. Inactive and disconnected
 //! accounts keep their last data and offer a relink.
 
-use crate::api::{disconnect_account, load_account, refresh_account};
-use crate::components::ErrorView;
+use crate::api::{disconnect_account, load_account, refresh_account, set_subscription};
+use crate::components::{ErrorView, TransactionsPanel};
 use crate::model::{AccountDetail, AccountStatus, Balance, DataFeature, NameMatch, Owner, Permission, RefreshState, RefreshStatus};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -28,8 +29,9 @@ pub fn AccountPage() -> impl IntoView {
 
     let refresh = Action::new(|(id, feature): &(String, DataFeature)| refresh_account(id.clone(), feature.as_str().to_owned()));
     let disconnect = Action::new(|id: &String| disconnect_account(id.clone()));
+    let subscribe = Action::new(|(id, on): &(String, bool)| set_subscription(id.clone(), on.to_string()));
     Effect::new(move |_| {
-        for result in [refresh.value().get(), disconnect.value().get()].into_iter().flatten() {
+        for result in [refresh.value().get(), disconnect.value().get(), subscribe.value().get()].into_iter().flatten() {
             match result {
                 Ok(d) => {
                     error.set(None);
@@ -114,6 +116,8 @@ pub fn AccountPage() -> impl IntoView {
                             on_refresh=Callback::new(move |f: DataFeature| { refresh.dispatch((id(), f)); })
                             on_disconnect=Callback::new(on_disconnect)
                             disconnecting=disconnect.pending()
+                            on_subscribe=Callback::new(move |on: bool| { subscribe.dispatch((id(), on)); })
+                            subscribing=subscribe.pending()
                         />
                     }
                     .into_any(),
@@ -136,13 +140,19 @@ fn AccountView(
     on_refresh: Callback<DataFeature>,
     on_disconnect: Callback<()>,
     disconnecting: Memo<bool>,
+    on_subscribe: Callback<bool>,
+    subscribing: Memo<bool>,
 ) -> impl IntoView {
     let a = detail.account.clone();
     let status = a.status;
     let active = status == AccountStatus::Active;
     let name = a.display_name.clone().unwrap_or_else(|| a.subcategory.label().to_owned());
     let can = |p: Permission| active && a.permissions.contains(&p);
-    let (balance_ok, ownership_ok) = (can(Permission::Balances), can(Permission::Ownership));
+    let (balance_ok, ownership_ok, transactions_ok) =
+        (can(Permission::Balances), can(Permission::Ownership), can(Permission::Transactions));
+    let shares_transactions = a.permissions.contains(&Permission::Transactions);
+    let subscribed = detail.subscribed;
+    let id = a.id.to_string();
     let status_label = match status {
         AccountStatus::Active => "Active",
         AccountStatus::Inactive => "Inactive",
@@ -186,6 +196,41 @@ fn AccountView(
                 refreshing=refreshing
                 on_refresh=on_refresh
             />
+        </section>
+        <section class="card" id="transactions" data-testid="transactions-card">
+            <h2>"Transactions"</h2>
+            <div class="actions-row subscription">
+                <span data-testid="subscription-state">
+                    {if subscribed { "Daily updates are on: Stripe refreshes these every day." } else { "Daily updates are off." }}
+                </span>
+                <button
+                    type="button"
+                    class="secondary-button"
+                    data-testid="subscription-toggle"
+                    disabled=move || subscribing.get() || !transactions_ok
+                    on:click=move |_| on_subscribe.run(!subscribed)
+                >
+                    {if subscribed { "Turn off daily updates" } else { "Turn on daily updates" }}
+                </button>
+            </div>
+            <RefreshControl
+                feature=DataFeature::Transactions
+                state=detail.transaction_refresh.clone()
+                allowed=transactions_ok
+                refreshing=refreshing
+                on_refresh=on_refresh
+            />
+            {if shares_transactions {
+                view! { <TransactionsPanel id=id/> }.into_any()
+            } else {
+                view! {
+                    <p class="muted" data-testid="transactions-not-shared">
+                        "Transactions were not shared when this account was linked. "<a href="/">"Link it again"</a>
+                        " with the transactions permission to see them."
+                    </p>
+                }
+                .into_any()
+            }}
         </section>
         {(status != AccountStatus::Disconnected).then(|| view! {
             <section class="card">
