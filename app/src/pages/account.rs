@@ -6,10 +6,13 @@
 //! accounts keep their last data and offer a relink.
 
 use crate::api::{disconnect_account, load_account, refresh_account, set_subscription};
-use crate::components::{ErrorView, TransactionsPanel};
-use crate::model::{AccountDetail, AccountStatus, Balance, DataFeature, NameMatch, Owner, Permission, RefreshState, RefreshStatus};
+use crate::components::{ErrorView, LinkState, StatusPanel, TransactionsPanel};
+use crate::model::{
+    AccountDetail, AccountStatus, AccountSubcategory, Balance, DataFeature, LinkOptions, NameMatch, Owner, Permission,
+    RefreshState, RefreshStatus,
+};
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_navigate, use_params_map};
 
 /// `2026-11-24 13:05:09 UTC`, the same on the server and in the browser.
 pub fn utc(ts: i64) -> String {
@@ -23,9 +26,18 @@ pub fn AccountPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let reload = RwSignal::new(0u32);
     let detail = Resource::new(move || (id(), reload.get()), |(id, _)| load_account(id));
-    // The newest answer from any action, shown in place of the loaded one.
+    // The newest answer from any action, shown in place of the loaded one
+    // (only for the account in the URL: a relink moves to another).
     let latest = RwSignal::new(None::<AccountDetail>);
+    let newest = move || latest.get().filter(|d| d.account.id.as_str() == id());
     let error = RwSignal::new(None::<ErrorView>);
+    Effect::new(move |prev: Option<String>| {
+        let now = id();
+        if prev.is_some_and(|p| p != now) {
+            error.set(None);
+        }
+        now
+    });
 
     let refresh = Action::new(|(id, feature): &(String, DataFeature)| refresh_account(id.clone(), feature.as_str().to_owned()));
     let disconnect = Action::new(|id: &String| disconnect_account(id.clone()));
@@ -63,7 +75,7 @@ pub fn AccountPage() -> impl IntoView {
     // a refresh finished: look again, slowly, while one is pending.
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        let current = latest.get().or_else(|| detail.get().and_then(Result::ok));
+        let current = newest().or_else(|| detail.get().and_then(Result::ok));
         if current.is_some_and(|d| d.refreshing()) {
             set_timeout(
                 move || {
@@ -74,6 +86,30 @@ pub fn AccountPage() -> impl IntoView {
             );
         }
     });
+
+    // Relink: a new session with the same permissions and account type; on
+    // success, the new account's page.
+    let (relink_state, set_relink_state) = signal(LinkState::Idle);
+    let navigate = use_navigate();
+    let on_relink = move |(permissions, subcategory): (Vec<Permission>, AccountSubcategory)| {
+        if matches!(relink_state.get_untracked(), LinkState::Working(_)) {
+            return;
+        }
+        set_relink_state.set(LinkState::Working("Starting a secure session…"));
+        let permissions = permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(",");
+        let types = if LinkOptions::ACCOUNT_TYPES.contains(&subcategory) { subcategory.wire() } else { "" };
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            let options = (permissions, String::new(), types.to_owned());
+            match crate::pages::link::run_link(String::new(), String::new(), options, set_relink_state).await {
+                Ok(linked) => {
+                    set_relink_state.set(LinkState::Idle);
+                    navigate(&format!("/accounts/{}", linked[0].id), Default::default());
+                }
+                Err(state) => set_relink_state.set(state),
+            }
+        });
+    };
 
     let on_disconnect = move |_| {
         #[cfg(feature = "hydrate")]
@@ -97,7 +133,7 @@ pub fn AccountPage() -> impl IntoView {
         <Suspense fallback=|| view! { <section class="card"><p class="muted">"Loading account…"</p></section> }>
             {move || {
                 let loaded = detail.get()?;
-                let shown = latest.get().map(Ok).unwrap_or(loaded);
+                let shown = newest().map(Ok).unwrap_or(loaded);
                 Some(match shown {
                     Err(e) => {
                         let e = ErrorView::from(e);
@@ -118,6 +154,8 @@ pub fn AccountPage() -> impl IntoView {
                             disconnecting=disconnect.pending()
                             on_subscribe=Callback::new(move |on: bool| { subscribe.dispatch((id(), on)); })
                             subscribing=subscribe.pending()
+                            on_relink=Callback::new(on_relink.clone())
+                            relink_state=relink_state
                         />
                     }
                     .into_any(),
@@ -142,6 +180,8 @@ fn AccountView(
     disconnecting: Memo<bool>,
     on_subscribe: Callback<bool>,
     subscribing: Memo<bool>,
+    on_relink: Callback<(Vec<Permission>, AccountSubcategory)>,
+    relink_state: ReadSignal<LinkState>,
 ) -> impl IntoView {
     let a = detail.account.clone();
     let status = a.status;
@@ -168,11 +208,23 @@ fn AccountView(
                 <span class="kind">{format!("{} · {}", a.category.label(), a.subcategory.label())}</span>
                 <span class=format!("badge status-{}", status.as_str()) data-testid="account-status">{status_label}</span>
             </p>
-            {(!active).then(|| view! {
-                <div class="status neutral" data-testid="relink-needed">
-                    "Stripe can no longer read this account, so its data below may be out of date. "
-                    <a href="/">"Relink it"</a>" with a new session."
-                </div>
+            {(!active).then(|| {
+                let again = (a.permissions.clone(), a.subcategory);
+                view! {
+                    <div class="status neutral" data-testid="relink-needed">
+                        <span>"Relink needed: Stripe can no longer read this account, so its data below may be out of date."</span>
+                        <button
+                            type="button"
+                            class="secondary-button"
+                            data-testid="relink"
+                            disabled=move || matches!(relink_state.get(), LinkState::Working(_))
+                            on:click=move |_| on_relink.run(again.clone())
+                        >
+                            "Relink"
+                        </button>
+                    </div>
+                    <div aria-live="polite"><StatusPanel state=relink_state/></div>
+                }
             })}
         </section>
         <section class="card" data-testid="balance-card">

@@ -3,7 +3,7 @@
 
 use crate::api::{confirm_link, linked_accounts, start_bank_token, start_link};
 use crate::components::{AccountList, ErrorView, LinkState, StatusPanel};
-use crate::model::{AccountSubcategory, BankToken, DataFeature, LinkOptions, Permission};
+use crate::model::{AccountSubcategory, BankToken, DataFeature, LinkOptions, LinkedAccount, Permission};
 use crate::stripe_js::{self, CollectOutcome, TokenOutcome};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -40,10 +40,13 @@ pub fn LinkPage() -> impl IntoView {
             join(account_types.get_untracked().into_iter().map(AccountSubcategory::wire).collect()),
         );
         spawn_local(async move {
-            let outcome = run_link(n, e, options, set_state).await;
-            if matches!(outcome, LinkState::Linked(_)) {
-                accounts.refetch();
-            }
+            let outcome = match run_link(n, e, options, set_state).await {
+                Ok(linked) => {
+                    accounts.refetch();
+                    LinkState::Linked(linked.len())
+                }
+                Err(state) => state,
+            };
             set_state.set(outcome);
         });
     };
@@ -229,32 +232,35 @@ async fn run_token() -> Option<Result<BankToken, ErrorView>> {
     }
 }
 
-/// One click's whole flow; returns the state to show at the end.
-async fn run_link(
+/// One click's whole flow: a new session, the modal, then confirmation with
+/// Stripe. Returns what was linked (never empty), or the state to show
+/// instead. `options` are the comma-separated permissions, prefetch and
+/// account types; empty `name` and `email` leave the Customer's as they are.
+pub(crate) async fn run_link(
     name: String,
     email: String,
     (permissions, prefetch, account_types): (String, String, String),
     set_state: WriteSignal<LinkState>,
-) -> LinkState {
+) -> Result<Vec<LinkedAccount>, LinkState> {
     let session = match start_link(name, email, permissions, Some(prefetch), Some(account_types)).await {
         Ok(s) => s,
-        Err(e) => return LinkState::Failed(e.into()),
+        Err(e) => return Err(LinkState::Failed(e.into())),
     };
     set_state.set(LinkState::Working("Opening Stripe…"));
     let stripe = match stripe_js::load(&session.client.stripe_js_url, &session.client.publishable_key).await {
         Ok(s) => s,
-        Err(e) => return LinkState::ScriptFailed(e.0),
+        Err(e) => return Err(LinkState::ScriptFailed(e.0)),
     };
     set_state.set(LinkState::Working("Waiting for you to finish in the Stripe window…"));
     let session_id = match stripe_js::collect_accounts(&stripe, &session.client_secret).await {
         Ok(CollectOutcome::Session { id, .. }) => id,
-        Ok(CollectOutcome::Error(e)) => return LinkState::Failed(e.into()),
-        Err(e) => return LinkState::Failed(ErrorView { message: e.0, code: None }),
+        Ok(CollectOutcome::Error(e)) => return Err(LinkState::Failed(e.into())),
+        Err(e) => return Err(LinkState::Failed(ErrorView { message: e.0, code: None })),
     };
     set_state.set(LinkState::Working("Confirming with Stripe…"));
     match confirm_link(session_id).await {
-        Ok(linked) if linked.is_empty() => LinkState::Cancelled,
-        Ok(linked) => LinkState::Linked(linked.len()),
-        Err(e) => LinkState::Failed(e.into()),
+        Ok(linked) if linked.is_empty() => Err(LinkState::Cancelled),
+        Ok(linked) => Ok(linked),
+        Err(e) => Err(LinkState::Failed(e.into())),
     }
 }
