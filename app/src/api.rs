@@ -3,7 +3,7 @@
 //! calls the service. Nothing else happens here.
 
 use crate::error::AppError;
-use crate::model::{AccountDetail, ClientConfig, LinkSession, LinkedAccount, TransactionsView};
+use crate::model::{AccountDetail, ClientConfig, CustomerDetails, LinkSession, LinkedAccount, TransactionsView};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -71,6 +71,28 @@ pub async fn start_link(
         )?;
         let user = ssr::current_user()?;
         ssr::service()?.start_link(&user, details, options).await
+    }
+    .await)
+}
+
+/// The name and email the user gave, for prefilling forms.
+#[server(endpoint = "load_details")]
+pub async fn load_details() -> Result<CustomerDetails, AppError> {
+    ssr::respond(async {
+        let user = ssr::current_user()?;
+        ssr::service()?.details(&user).await
+    }
+    .await)
+}
+
+/// Saves the user's name and email (on their Stripe Customer too); blank
+/// clears a field.
+#[server(endpoint = "save_details")]
+pub async fn save_details(name: String, email: String) -> Result<CustomerDetails, AppError> {
+    ssr::respond(async {
+        let details = CustomerDetails::parse(&name, &email)?;
+        let user = ssr::current_user()?;
+        ssr::service()?.save_details(&user, details).await
     }
     .await)
 }

@@ -58,6 +58,13 @@ pub trait LinkService: Send + Sync + 'static {
     /// Disconnects the account at Stripe; its last data stays readable.
     async fn disconnect(&self, user: &UserId, id: &AccountId) -> Result<AccountDetail, AppError>;
 
+    /// The name and email the user gave (kept on their Customer).
+    async fn details(&self, user: &UserId) -> Result<CustomerDetails, AppError>;
+
+    /// Replaces the name and email: on the Customer at Stripe if there is
+    /// one (a blank field clears it), and in storage for the next link.
+    async fn save_details(&self, user: &UserId, details: CustomerDetails) -> Result<CustomerDetails, AppError>;
+
     /// Starts (or stops) Stripe's daily transaction refreshes for the account.
     async fn set_subscription(&self, user: &UserId, id: &AccountId, subscribed: bool) -> Result<AccountDetail, AppError>;
 

@@ -140,6 +140,26 @@ impl LinkService for StripeService {
         self.reconciled(user, a).await
     }
 
+    async fn details(&self, user: &UserId) -> Result<CustomerDetails, AppError> {
+        Ok(self.storage.user(user).await?.details)
+    }
+
+    async fn save_details(&self, user: &UserId, details: CustomerDetails) -> Result<CustomerDetails, AppError> {
+        // The same lock as Customer creation: a save racing a first link
+        // cannot be lost between "no Customer yet" and "Customer created".
+        let lock = self.storage.customer_lock(user);
+        let _held = lock.lock().await;
+        if let Some(id) = self.storage.user(user).await?.customer {
+            let form = Form::new()
+                .field("name", details.name.clone().unwrap_or_default())
+                .field("email", details.email.clone().unwrap_or_default());
+            let _: Customer = self.stripe.post(&format!("/v1/customers/{id}"), &form, None).await?;
+            tracing::info!(customer = %id, "updated customer details");
+        }
+        self.storage.set_details(user, &details).await?;
+        Ok(details)
+    }
+
     async fn set_subscription(&self, user: &UserId, id: &AccountId, subscribed: bool) -> Result<AccountDetail, AppError> {
         self.authorize(user, id).await?;
         let action = if subscribed { "subscribe" } else { "unsubscribe" };

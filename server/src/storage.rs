@@ -130,6 +130,7 @@ impl Storage {
     }
 
     pub async fn set_details(&self, user: &UserId, details: &CustomerDetails) -> Result<(), StorageError> {
+        self.ensure_user(user).await?;
         sqlx::query("UPDATE users SET name = ?, email = ? WHERE id = ?")
             .bind(&details.name)
             .bind(&details.email)

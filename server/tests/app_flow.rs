@@ -231,3 +231,48 @@ async fn link_options_are_validated_and_applied() {
     let (_, accounts) = b.call("confirm_link", &[("session_id", session["session_id"].as_str().unwrap())]).await;
     assert_eq!(accounts[0]["permissions"], json!(["balances"]));
 }
+
+#[tokio::test]
+async fn details_are_saved_on_the_customer_and_used_for_the_owner_check() {
+    let app = spawn().await;
+    let alice = app.browser().await;
+    let (s, d) = alice.call("load_details", &[]).await;
+    assert_eq!((s, d), (StatusCode::OK, json!({"name": null, "email": null})));
+    // Before any Customer exists they are kept for the first link.
+    let (s, d) = alice.call("save_details", &[("name", "Jenny Rosen"), ("email", "jenny@example.com")]).await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    let id = alice.link().await[0]["id"].as_str().unwrap().to_owned();
+
+    let (s, d) = alice.call("save_details", &[("name", "  Jane Smith "), ("email", "")]).await;
+    assert_eq!((s, d), (StatusCode::OK, json!({"name": "Jane Smith", "email": null})));
+    let key = app.built_sandbox_key.clone().unwrap();
+    let at_stripe: Vec<(Option<String>, Option<String>)> =
+        app.sandbox.with_space(&key, |s| s.customers.values().map(|c| (c.name.clone(), c.email.clone())).collect());
+    assert_eq!(at_stripe, vec![(Some("Jane Smith".to_owned()), None)], "one Customer, updated, email cleared");
+
+    // The owner check now compares with the new name.
+    alice.call("refresh_account", &[("id", &id), ("feature", "ownership")]).await;
+    let mut detail = json!(null);
+    for _ in 0..100 {
+        detail = alice.call("load_account", &[("id", &id)]).await.1;
+        if detail["ownership_refresh"]["status"] == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(detail["name_match"], "DoesNotMatch");
+
+    // Bad input is refused with its field, and what was saved stays.
+    for (field, form) in [("email", [("name", "x"), ("email", "not-an-email")]), ("name", [("name", "a\u{7}b"), ("email", "")])] {
+        let (s, err) = alice.call("save_details", &form).await;
+        assert_eq!((s, &err["InvalidInput"]["field"]), (StatusCode::BAD_REQUEST, &json!(field)));
+    }
+    let long = "n".repeat(101);
+    let (s, _) = alice.call("save_details", &[("name", &long), ("email", "")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (_, d) = alice.call("load_details", &[]).await;
+    assert_eq!(d["name"], "Jane Smith");
+    // Another browser has its own (empty) details.
+    let (_, theirs) = app.browser().await.call("load_details", &[]).await;
+    assert_eq!(theirs["name"], json!(null));
+}

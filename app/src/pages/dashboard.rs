@@ -1,9 +1,11 @@
-//! `/accounts`: every linked account with its last known balance, and the
-//! total cash across them.
+//! `/accounts`: every linked account with its last known balance, the
+//! total cash across them, and the user's name and email (which live on
+//! their Stripe Customer and are what ownership is compared with).
 
-use crate::api::linked_accounts;
+use crate::api::{linked_accounts, load_details, SaveDetails};
 use crate::components::{AccountList, ErrorView};
 use crate::model::total_cash;
+use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 #[component]
@@ -37,6 +39,61 @@ pub fn Dashboard() -> impl IntoView {
                     Err(e) => view! { <p class="status error" role="alert">{ErrorView::from(e).message}</p> }.into_any(),
                 })}
             </Suspense>
+        </section>
+        <YourDetails/>
+    }
+}
+
+/// Name and email: shown as saved, changed with one form (a plain POST
+/// without the wasm, a server-function call with it).
+#[component]
+fn YourDetails() -> impl IntoView {
+    let saved = Resource::new(|| (), |_| load_details());
+    let save = ServerAction::<SaveDetails>::new();
+    let pending = save.pending();
+    view! {
+        <section class="card" data-testid="your-details">
+            <h2>"Your details"</h2>
+            <p class="muted">"Kept on your Stripe Customer. Account owners are compared with this name."</p>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || saved.get().map(|r| {
+                    let d = r.unwrap_or_default();
+                    view! {
+                        <div class="details-form">
+                            <ActionForm action=save>
+                                <label>
+                                    <span>"Name"</span>
+                                    <input type="text" name="name" autocomplete="name" maxlength="100"
+                                        value=d.name.unwrap_or_default() data-testid="details-name"/>
+                                </label>
+                                <label>
+                                    <span>"Email"</span>
+                                    <input type="email" name="email" autocomplete="email" maxlength="254"
+                                        value=d.email.unwrap_or_default() data-testid="details-email"/>
+                                </label>
+                                <button type="submit" class="secondary-button" data-testid="details-save" disabled=move || pending.get()>
+                                    {move || if pending.get() { "Saving…" } else { "Save details" }}
+                                </button>
+                            </ActionForm>
+                        </div>
+                    }
+                })}
+            </Suspense>
+            <div aria-live="polite">
+                {move || save.value().get().map(|r| match r {
+                    Ok(_) => view! { <p class="status success" role="status" data-testid="details-saved">"Saved."</p> }.into_any(),
+                    Err(e) => {
+                        let e = ErrorView::from(e);
+                        view! {
+                            <p class="status error" role="alert" data-testid="details-error">
+                                <span class="message">{e.message}</span>
+                                {e.code.map(|c| view! { <code class="code">{c}</code> })}
+                            </p>
+                        }
+                        .into_any()
+                    }
+                })}
+            </div>
         </section>
     }
 }

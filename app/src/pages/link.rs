@@ -1,7 +1,7 @@
 //! `/`: "Link your bank account". Explains what is shared, takes an optional
 //! name and email, runs the Financial Connections modal and lists what was linked.
 
-use crate::api::{confirm_link, linked_accounts, start_bank_token, start_link};
+use crate::api::{confirm_link, linked_accounts, load_details, start_bank_token, start_link};
 use crate::components::{AccountList, ErrorView, LinkState, StatusPanel};
 use crate::model::{AccountSubcategory, BankToken, DataFeature, LinkOptions, LinkedAccount, Permission};
 use crate::stripe_js::{self, CollectOutcome, TokenOutcome};
@@ -18,6 +18,18 @@ pub fn LinkPage() -> impl IntoView {
     let token = RwSignal::new(None::<Result<BankToken, ErrorView>>);
     let (state, set_state) = signal(LinkState::Idle);
     let accounts = Resource::new(|| (), |_| linked_accounts());
+    // Prefill what the user saved before, unless they already typed.
+    let saved = LocalResource::new(load_details);
+    Effect::new(move |_| {
+        if let Some(Ok(d)) = saved.get() {
+            if name.get_untracked().is_empty() {
+                name.set(d.name.unwrap_or_default());
+            }
+            if email.get_untracked().is_empty() {
+                email.set(d.email.unwrap_or_default());
+            }
+        }
+    });
     let busy = move || matches!(state.get(), LinkState::Working(_));
 
     let on_link = move |_| {
