@@ -606,6 +606,27 @@ fn features(p: &Params, allowed: &[&str]) -> Result<Vec<Feature>, ApiError> {
     Ok(raw.iter().filter_map(|f| Feature::parse(f)).collect())
 }
 
+/// What the account actions (refresh, disconnect, subscribe, unsubscribe)
+/// have in common: `POST /v1/financial_connections/accounts/{id}/{action}`,
+/// idempotent, a form body limited to `allowed` parameters.
+type AccountAction = fn(&Api, &SecretKey, &str, &Params) -> Result<(StatusCode, Value), ApiError>;
+
+fn account_action(
+    api: &Api,
+    key: &SecretKey,
+    id: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    (action, allowed, run): (&str, &[&str], AccountAction),
+) -> Response {
+    let path = format!("/v1/financial_connections/accounts/{id}/{action}");
+    idempotent(api, key, headers, &path, body, || {
+        let p = Params::parse(body)?;
+        p.only(allowed)?;
+        run(api, key, id, &p)
+    })
+}
+
 async fn refresh_account(
     State(api): State<Shared>,
     key: SecretKey,
@@ -613,29 +634,26 @@ async fn refresh_account(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let path = format!("/v1/financial_connections/accounts/{id}/refresh");
-    idempotent(&api, &key, &headers, &path, &body, || {
-        let p = Params::parse(&body)?;
-        p.only(&["features", "expand"])?;
-        let wanted = features(&p, &["balance", "ownership", "transactions"])?;
+    account_action(&api, &key, &id, &headers, &body, ("refresh", &["features", "expand"], |api, key, id, p| {
+        let wanted = features(p, &["balance", "ownership", "transactions"])?;
         let (started, account) = api.sandbox.with_space(&key.0, |s| {
             // All or nothing: one feature the account cannot refresh refuses the call.
             for f in &wanted {
-                refresh::check(s, &id, *f)?;
+                refresh::check(s, id, *f)?;
             }
             let mut started = Vec::new();
             for f in wanted {
-                if refresh::start(s, &id, f)? {
+                if refresh::start(s, id, f)? {
                     started.push(f);
                 }
             }
-            Ok::<_, ApiError>((started, account_json(s, &id)?))
+            Ok::<_, ApiError>((started, account_json(s, id)?))
         })?;
         for f in started {
-            refresh::schedule(&api.sandbox, &key.0, &id, f);
+            refresh::schedule(&api.sandbox, &key.0, id, f);
         }
         ok(account)
-    })
+    }))
 }
 
 async fn disconnect_account(
@@ -645,19 +663,17 @@ async fn disconnect_account(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let path = format!("/v1/financial_connections/accounts/{id}/disconnect");
-    idempotent(&api, &key, &headers, &path, &body, || {
-        Params::parse(&body)?.only(&["expand"])?;
+    account_action(&api, &key, &id, &headers, &body, ("disconnect", &["expand"], |api, key, id, _| {
         api.sandbox.with_space(&key.0, |s| {
-            let a = s.account_or_404(&id)?;
+            let a = s.account_or_404(id)?;
             if a.status != AccountStatus::Disconnected {
                 a.status = AccountStatus::Disconnected;
                 a.subscriptions.clear();
-                s.emit("financial_connections.account.disconnected", &id);
+                s.emit("financial_connections.account.disconnected", id);
             }
-            ok(account_json(s, &id)?)
+            ok(account_json(s, id)?)
         })
-    })
+    }))
 }
 
 async fn subscribe(
@@ -667,29 +683,26 @@ async fn subscribe(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let path = format!("/v1/financial_connections/accounts/{id}/subscribe");
-    idempotent(&api, &key, &headers, &path, &body, || {
-        let p = Params::parse(&body)?;
-        p.only(&["features", "expand"])?;
-        features(&p, &["transactions"])?;
-        let started = api.sandbox.with_space(&key.0, |s| {
+    account_action(&api, &key, &id, &headers, &body, ("subscribe", &["features", "expand"], |api, key, id, p| {
+        features(p, &["transactions"])?;
+        let (started, newly) = api.sandbox.with_space(&key.0, |s| {
             // Subscribing starts a transactions refresh now (and, at Stripe, daily).
-            let started = refresh::start(s, &id, Feature::Transactions)?;
-            let a = s.account_or_404(&id)?;
+            let started = refresh::start(s, id, Feature::Transactions)?;
+            let a = s.account_or_404(id)?;
             let newly = !a.subscriptions.iter().any(|x| x == "transactions");
             if newly {
                 a.subscriptions.push("transactions".to_owned());
             }
             Ok::<_, ApiError>((started, newly))
         })?;
-        if started.0 {
-            refresh::schedule(&api.sandbox, &key.0, &id, Feature::Transactions);
+        if started {
+            refresh::schedule(&api.sandbox, &key.0, id, Feature::Transactions);
         }
-        if started.1 {
-            refresh::schedule_subscription(&api.sandbox, &key.0, &id);
+        if newly {
+            refresh::schedule_subscription(&api.sandbox, &key.0, id);
         }
-        ok(api.sandbox.with_space(&key.0, |s| account_json(s, &id))?)
-    })
+        ok(api.sandbox.with_space(&key.0, |s| account_json(s, id))?)
+    }))
 }
 
 async fn unsubscribe(
@@ -699,17 +712,13 @@ async fn unsubscribe(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let path = format!("/v1/financial_connections/accounts/{id}/unsubscribe");
-    idempotent(&api, &key, &headers, &path, &body, || {
-        let p = Params::parse(&body)?;
-        p.only(&["features", "expand"])?;
-        features(&p, &["transactions"])?;
+    account_action(&api, &key, &id, &headers, &body, ("unsubscribe", &["features", "expand"], |api, key, id, p| {
+        features(p, &["transactions"])?;
         api.sandbox.with_space(&key.0, |s| {
-            let a = s.account_or_404(&id)?;
-            a.subscriptions.retain(|x| x != "transactions");
-            ok(account_json(s, &id)?)
+            s.account_or_404(id)?.subscriptions.retain(|x| x != "transactions");
+            ok(account_json(s, id)?)
         })
-    })
+    }))
 }
 
 async fn list_owners(
