@@ -364,9 +364,20 @@ pub struct AccountDetail {
     pub transaction_refresh: Option<RefreshState>,
     /// Stripe refreshes this account's transactions daily.
     pub subscribed: bool,
+    /// When the server read this from Stripe (Unix milliseconds): of two
+    /// answers (an action's and a reload's), the page shows the newer.
+    pub fetched_at_ms: i64,
 }
 
 impl AccountDetail {
+    /// The newer of two answers about the same account.
+    pub fn newest(a: Option<Self>, b: Option<Self>) -> Option<Self> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some(if b.fetched_at_ms >= a.fetched_at_ms { b } else { a }),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// Whether any refresh is still running.
     pub fn refreshing(&self) -> bool {
         [&self.balance_refresh, &self.ownership_refresh, &self.transaction_refresh]

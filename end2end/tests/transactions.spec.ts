@@ -72,6 +72,13 @@ test("subscribing fills the list and chart, which page and filter", async ({ pag
   await expect(page.getByTestId("txn-error")).toContainText("The end date is before the start date.");
   await page.getByTestId("txn-clear").click();
   await expect(pageLine).toHaveText(`Page 1 of ${pages}`);
+
+  // Past the last page: it says so and links back to the last one.
+  await page.goto(page.url().split("?")[0] + "?page=999");
+  await expect(pageLine).toHaveText(`Past page ${pages}`);
+  await page.getByTestId("txn-prev").click();
+  await expect(pageLine).toHaveText(`Page ${pages} of ${pages}`);
+  await expect(page.getByTestId("txn-row").first()).toBeVisible();
 });
 
 test("daily updates can be turned off again", async ({ page }) => {

@@ -13,6 +13,7 @@
 
 pub mod config;
 pub mod live;
+pub mod locks;
 pub mod sandbox;
 pub mod service;
 pub mod session;

@@ -20,11 +20,13 @@ pub struct StripeService {
     storage: Arc<Storage>,
     client: ClientConfig,
     live: Arc<crate::live::Live>,
+    /// Held from reading an account's transaction cursor to storing the sync.
+    sync_locks: crate::locks::KeyedLocks<AccountId>,
 }
 
 impl StripeService {
     pub fn new(stripe: StripeClient, storage: Arc<Storage>, client: ClientConfig, live: Arc<crate::live::Live>) -> Self {
-        StripeService { stripe, storage, client, live }
+        StripeService { stripe, storage, client, live, sync_locks: Default::default() }
     }
 
     /// The user's Customer, created on first use. Concurrent calls for one user
@@ -34,10 +36,13 @@ impl StripeService {
         let lock = self.storage.customer_lock(user);
         let _held = lock.lock().await;
         let record = self.storage.user(user).await?;
+        // Blank means "not given": what was saved before stays.
+        let details = &CustomerDetails {
+            name: details.name.clone().or(record.details.name.clone()),
+            email: details.email.clone().or(record.details.email.clone()),
+        };
         if let Some(id) = record.customer {
-            let given = details.name.is_some() || details.email.is_some();
-            if given && record.details != *details {
-                // Blank means "not given": only what was typed is changed.
+            if record.details != *details {
                 let form = Form::new().opt("name", details.name.clone()).opt("email", details.email.clone());
                 let _: Customer = self.stripe.post(&format!("/v1/customers/{id}"), &form, None).await?;
                 self.storage.set_details(user, details).await?;
@@ -211,7 +216,14 @@ impl StripeService {
             }
             None => None,
         };
-        let sync = self.transaction_sync(&a).await?;
+        let lock = self.sync_locks.get(&a.id);
+        let _held = lock.lock().await;
+        // The account's own state is stored even when its transactions
+        // cannot be fetched now; the next load tries again from the cursor.
+        let sync = self.transaction_sync(&a).await.unwrap_or_else(|e| {
+            tracing::warn!(account = %a.id, "transaction sync failed: {e}");
+            None
+        });
         let given = self.storage.user(user).await?.details.name;
         let detail = a.into_detail(owners, given.as_deref());
         self.storage.reconcile(&detail.account, sync.as_ref()).await?;
@@ -232,10 +244,24 @@ impl StripeService {
             }
             _ => None,
         };
-        // New transactions are fetched before anything is recorded: if that
-        // fails, the event is not marked handled and Stripe delivers it again.
+        let lock = fetched.as_ref().map(|a| self.sync_locks.get(&a.id));
+        let _held = match &lock {
+            Some(l) => Some(l.lock().await),
+            None => None,
+        };
+        // New transactions are fetched before anything is recorded. If Stripe
+        // is unavailable or limiting us, the event is not marked handled and
+        // Stripe delivers it again; any other failure must not block the
+        // account's own update (the next page load syncs from the cursor).
         let sync = match &fetched {
-            Some(a) => self.transaction_sync(a).await?,
+            Some(a) => match self.transaction_sync(a).await {
+                Ok(sync) => sync,
+                Err(e @ (AppError::Unavailable | AppError::Stripe { status: 429, .. })) => return Err(e),
+                Err(e) => {
+                    tracing::warn!(account = %a.id, "transaction sync failed: {e}");
+                    None
+                }
+            },
             None => None,
         };
         let fresh = fetched.map(LinkedAccount::from);
@@ -267,7 +293,9 @@ impl StripeService {
         }
         let transactions = match self.list_transactions(&a.id, cursor.as_deref()).await {
             // Stripe no longer knows the stored refresh: start over.
-            Err(AppError::Stripe { status: 404, .. }) if cursor.is_some() => {
+            Err(AppError::Stripe { status, code, .. })
+                if cursor.is_some() && (status == 404 || code.as_deref() == Some("resource_missing")) =>
+            {
                 tracing::warn!(account = %a.id, "transaction cursor unknown to Stripe; syncing everything");
                 self.list_transactions(&a.id, None).await?
             }

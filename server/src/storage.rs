@@ -14,9 +14,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
-use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How many unconfirmed sessions a user may have at once (several tabs).
@@ -58,8 +57,8 @@ pub struct TransactionSync {
 
 pub struct Storage {
     pool: SqlitePool,
-    /// One async lock per user, held while its Customer is created.
-    customer_locks: Mutex<HashMap<UserId, Arc<tokio::sync::Mutex<()>>>>,
+    /// One async lock per user, held while its Customer is created or changed.
+    customer_locks: crate::locks::KeyedLocks<UserId>,
 }
 
 fn now() -> i64 {
@@ -86,11 +85,11 @@ impl Storage {
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Storage { pool, customer_locks: Mutex::default() })
+        Ok(Storage { pool, customer_locks: Default::default() })
     }
 
     pub fn customer_lock(&self, user: &UserId) -> Arc<tokio::sync::Mutex<()>> {
-        self.customer_locks.lock().unwrap_or_else(|e| e.into_inner()).entry(user.clone()).or_default().clone()
+        self.customer_locks.get(user)
     }
 
     async fn ensure_user(&self, user: &UserId) -> Result<(), StorageError> {
@@ -278,6 +277,9 @@ impl Storage {
     /// to `today`.
     pub async fn transactions(&self, id: &AccountId, filter: &TransactionFilter, today: Day) -> Result<TransactionsView, StorageError> {
         let (start, end) = filter.time_range();
+        // One read transaction: a sync committing meanwhile cannot make the
+        // counts, the page and the chart disagree.
+        let mut tx = self.pool.begin().await?;
         let status = filter.status.map(TransactionStatus::as_str);
         const MATCHING: &str = "FROM transactions WHERE account_id = ? \
              AND (? IS NULL OR transacted_at >= ?) AND (? IS NULL OR transacted_at < ?) AND (? IS NULL OR status = ?)";
@@ -289,7 +291,7 @@ impl Storage {
             .bind(end)
             .bind(status)
             .bind(status)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await?;
         let rows = sqlx::query(&format!(
             "SELECT id, amount_minor, currency, description, status, transacted_at, updated {MATCHING} \
@@ -304,7 +306,7 @@ impl Storage {
         .bind(status)
         .bind(i64::from(PER_PAGE))
         .bind(i64::from(filter.page.saturating_sub(1)) * i64::from(PER_PAGE))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
         let items = rows
             .iter()
@@ -321,53 +323,22 @@ impl Storage {
             })
             .collect::<Result<Vec<_>, StorageError>>()?;
         let stored: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM transactions WHERE account_id = ?").bind(id.as_str()).fetch_one(&self.pool).await?;
+            sqlx::query_scalar("SELECT COUNT(*) FROM transactions WHERE account_id = ?").bind(id.as_str()).fetch_one(&mut *tx).await?;
         let synced_at: Option<i64> = sqlx::query_scalar("SELECT transactions_synced_at FROM accounts WHERE id = ?")
             .bind(id.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?
             .flatten();
+        let flows = daily_flows(&mut tx, id, today).await?;
+        tx.commit().await?;
         Ok(TransactionsView {
             filter: filter.clone(),
             items,
             matching: matching.max(0) as u64,
             stored: stored.max(0) as u64,
             synced_at,
-            flows: self.daily_flows(id, today).await?,
+            flows,
         })
-    }
-
-    /// Money in minus money out per day (void transactions excluded), one
-    /// series per currency, over the [`CHART_DAYS`] days ending `today`.
-    async fn daily_flows(&self, id: &AccountId, today: Day) -> Result<Vec<DailyFlow>, StorageError> {
-        let first = today.plus(1 - CHART_DAYS as i64);
-        let rows = sqlx::query(
-            "SELECT currency, transacted_at / 86400 AS day, SUM(amount_minor) AS net, \
-             SUM(CASE WHEN amount_minor > 0 THEN amount_minor ELSE 0 END) AS money_in, \
-             SUM(CASE WHEN amount_minor < 0 THEN amount_minor ELSE 0 END) AS money_out \
-             FROM transactions WHERE account_id = ? AND status <> 'void' AND transacted_at >= ? AND transacted_at < ? \
-             GROUP BY currency, transacted_at / 86400 ORDER BY currency, day",
-        )
-        .bind(id.as_str())
-        .bind(first.start())
-        .bind(today.plus(1).start())
-        .fetch_all(&self.pool)
-        .await?;
-        let mut flows: Vec<DailyFlow> = Vec::new();
-        for r in rows {
-            let currency: String = r.try_get("currency")?;
-            if flows.last().is_none_or(|f| f.currency != currency) {
-                flows.push(DailyFlow { currency, first_day: first, net: vec![0; CHART_DAYS], money_in: 0, money_out: 0 });
-            }
-            let Some(flow) = flows.last_mut() else { continue };
-            let day: i64 = r.try_get("day")?;
-            if let Some(slot) = usize::try_from(day - first.0).ok().and_then(|i| flow.net.get_mut(i)) {
-                *slot = r.try_get("net")?;
-            }
-            flow.money_in = flow.money_in.saturating_add(r.try_get("money_in")?);
-            flow.money_out = flow.money_out.saturating_add(r.try_get("money_out")?);
-        }
-        Ok(flows)
     }
 
     /// Whether `user` linked account `id`: the check before any read or
@@ -423,6 +394,39 @@ impl Storage {
             })
             .collect()
     }
+}
+
+/// Money in minus money out per day (void transactions excluded), one
+/// series per currency, over the [`CHART_DAYS`] days ending `today`.
+async fn daily_flows(conn: &mut sqlx::SqliteConnection, id: &AccountId, today: Day) -> Result<Vec<DailyFlow>, StorageError> {
+    let first = today.plus(1 - CHART_DAYS as i64);
+    let rows = sqlx::query(
+        "SELECT currency, transacted_at / 86400 AS day, SUM(amount_minor) AS net, \
+         SUM(CASE WHEN amount_minor > 0 THEN amount_minor ELSE 0 END) AS money_in, \
+         SUM(CASE WHEN amount_minor < 0 THEN amount_minor ELSE 0 END) AS money_out \
+         FROM transactions WHERE account_id = ? AND status <> 'void' AND transacted_at >= ? AND transacted_at < ? \
+         GROUP BY currency, transacted_at / 86400 ORDER BY currency, day",
+    )
+    .bind(id.as_str())
+    .bind(first.start())
+    .bind(today.plus(1).start())
+    .fetch_all(conn)
+    .await?;
+    let mut flows: Vec<DailyFlow> = Vec::new();
+    for r in rows {
+        let currency: String = r.try_get("currency")?;
+        if flows.last().is_none_or(|f| f.currency != currency) {
+            flows.push(DailyFlow { currency, first_day: first, net: vec![0; CHART_DAYS], money_in: 0, money_out: 0 });
+        }
+        let Some(flow) = flows.last_mut() else { continue };
+        let day: i64 = r.try_get("day")?;
+        if let Some(slot) = usize::try_from(day - first.0).ok().and_then(|i| flow.net.get_mut(i)) {
+            *slot = r.try_get("net")?;
+        }
+        flow.money_in = flow.money_in.saturating_add(r.try_get("money_in")?);
+        flow.money_out = flow.money_out.saturating_add(r.try_get("money_out")?);
+    }
+    Ok(flows)
 }
 
 /// Upserts a sync's transactions (a newer `updated` always wins, so an older

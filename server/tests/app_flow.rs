@@ -238,17 +238,26 @@ async fn details_are_saved_on_the_customer_and_used_for_the_owner_check() {
     let alice = app.browser().await;
     let (s, d) = alice.call("load_details", &[]).await;
     assert_eq!((s, d), (StatusCode::OK, json!({"name": null, "email": null})));
-    // Before any Customer exists they are kept for the first link.
+    // Before any Customer exists they are kept for the first link, even
+    // one started with blank fields (a bank token, or a form not prefilled yet).
     let (s, d) = alice.call("save_details", &[("name", "Jenny Rosen"), ("email", "jenny@example.com")]).await;
     assert_eq!(s, StatusCode::OK, "{d}");
-    let id = alice.link().await[0]["id"].as_str().unwrap().to_owned();
+    let (s, session) = alice.call("start_link", &[("name", ""), ("email", ""), ("permissions", ALL_PERMISSIONS)]).await;
+    assert_eq!(s, StatusCode::OK, "{session}");
+    let key = app.built_sandbox_key.clone().unwrap();
+    let customers = || {
+        app.sandbox.with_space(&key, |s| s.customers.values().map(|c| (c.name.clone(), c.email.clone())).collect::<Vec<_>>())
+    };
+    assert_eq!(customers(), vec![(Some("Jenny Rosen".to_owned()), Some("jenny@example.com".to_owned()))]);
+    alice.complete_modal(session["client_secret"].as_str().unwrap()).await;
+    let (_, linked) = alice.call("confirm_link", &[("session_id", session["session_id"].as_str().unwrap())]).await;
+    let id = linked[0]["id"].as_str().unwrap().to_owned();
+    let (_, d) = alice.call("load_details", &[]).await;
+    assert_eq!(d["name"], "Jenny Rosen", "a blank link form cleared nothing");
 
     let (s, d) = alice.call("save_details", &[("name", "  Jane Smith "), ("email", "")]).await;
     assert_eq!((s, d), (StatusCode::OK, json!({"name": "Jane Smith", "email": null})));
-    let key = app.built_sandbox_key.clone().unwrap();
-    let at_stripe: Vec<(Option<String>, Option<String>)> =
-        app.sandbox.with_space(&key, |s| s.customers.values().map(|c| (c.name.clone(), c.email.clone())).collect());
-    assert_eq!(at_stripe, vec![(Some("Jane Smith".to_owned()), None)], "one Customer, updated, email cleared");
+    assert_eq!(customers(), vec![(Some("Jane Smith".to_owned()), None)], "one Customer, updated, email cleared");
 
     // The owner check now compares with the new name.
     alice.call("refresh_account", &[("id", &id), ("feature", "ownership")]).await;

@@ -121,11 +121,13 @@ async fn subscribing_syncs_transactions_by_webhook_and_they_page_and_filter() {
     assert_eq!((s, d["subscribed"].clone()), (StatusCode::OK, json!(false)));
 }
 
-/// The sandbox behind a layer that records every transactions list query.
-fn recorded_sandbox() -> (axum::Router, Arc<Mutex<Vec<String>>>) {
+/// A fast sandbox (kept, to change its data) behind a layer that records
+/// every transactions list query, and the app in Stripe mode against it.
+async fn recorded() -> (StripeModeApp, Arc<server::sandbox::Sandbox>, Arc<Mutex<Vec<String>>>) {
+    let sandbox = Arc::new(server::sandbox::Sandbox::with_timing(common::fast_timing()));
     let seen = Arc::new(Mutex::new(Vec::<String>::new()));
     let log = seen.clone();
-    let router = common::fast_sandbox().layer(axum::middleware::from_fn(
+    let router = server::sandbox::router(sandbox.clone()).layer(axum::middleware::from_fn(
         move |req: axum::extract::Request, next: axum::middleware::Next| {
             let log = log.clone();
             async move {
@@ -136,38 +138,76 @@ fn recorded_sandbox() -> (axum::Router, Arc<Mutex<Vec<String>>>) {
             }
         },
     ));
-    (router, seen)
+    let app = spawn_stripe_mode(router, KEY, "whsec_incremental").await;
+    (app, sandbox, seen)
+}
+
+const KEY: &str = "sk_test_incremental";
+
+/// Starts a transactions refresh and loads the account until it has settled
+/// (no webhook endpoint here: the page load is what syncs).
+async fn refresh_and_settle(app: &StripeModeApp, cookie: &str, id: &str) -> Value {
+    let (s, d) = app.call(cookie, "refresh_account", &[("id", id), ("feature", "transactions")]).await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    until(async || {
+        let (s, d) = app.call(cookie, "load_account", &[("id", id)]).await;
+        assert_eq!(s, StatusCode::OK, "{d}");
+        (d["transaction_refresh"]["status"] == "succeeded").then_some(d)
+    })
+    .await
 }
 
 #[tokio::test]
-async fn later_syncs_ask_only_for_what_changed_since_the_stored_refresh() {
-    let (sandbox, seen) = recorded_sandbox();
-    let app = spawn_stripe_mode(sandbox, "sk_test_incremental", "whsec_incremental").await;
+async fn later_syncs_ask_only_for_what_changed_and_pick_it_up() {
+    let (app, sandbox, seen) = recorded().await;
     let (cookie, id) = app.link().await;
 
-    let mut stored = Vec::new();
-    for _ in 0..2 {
-        let (s, d) = app.call(&cookie, "refresh_account", &[("id", &id), ("feature", "transactions")]).await;
-        assert_eq!(s, StatusCode::OK, "{d}");
-        // No webhook endpoint here: the page load is what syncs.
-        until(async || {
-            let (_, d) = app.call(&cookie, "load_account", &[("id", &id)]).await;
-            (d["transaction_refresh"]["status"] == "succeeded").then_some(())
-        })
-        .await;
-        let (_, v) = app.call(&cookie, "load_transactions", &[("id", &id), ("page", "1")]).await;
-        stored.push(v["stored"].as_u64().unwrap());
-    }
-    assert!(stored[0] > 100);
-    assert_eq!(stored[0], stored[1], "nothing new the same day, and nothing doubled");
+    refresh_and_settle(&app, &cookie, &id).await;
+    let (_, first) = app.call(&cookie, "load_transactions", &[("id", &id)]).await;
+    let stored = first["stored"].as_u64().unwrap();
+    assert!(stored > 100, "{first}");
+    let first_sync = seen.lock().unwrap().clone();
+    assert!(first_sync.len() >= 2, "paged through everything: {first_sync:?}");
+    assert!(first_sync.iter().all(|q| q.contains("account=fca_") && !q.contains("transaction_refresh")), "{first_sync:?}");
 
-    let queries = seen.lock().unwrap().clone();
-    let first_sync: Vec<&String> = queries.iter().filter(|q| !q.contains("transaction_refresh")).collect();
-    let incremental: Vec<&String> = queries.iter().filter(|q| q.contains("transaction_refresh") && q.contains("=fctxnref_")).collect();
-    assert!(!first_sync.is_empty(), "{queries:?}");
-    assert!(first_sync.iter().all(|q| q.contains("account=fca_")), "{queries:?}");
-    assert!(!incremental.is_empty(), "the second sync names the stored refresh: {queries:?}");
-    // The first sync paged through everything; the second got one short page.
-    assert!(first_sync.len() >= 2, "{queries:?}");
-    assert_eq!(incremental.len(), 1, "{queries:?}");
+    // The newest transaction "was not reported yet": gone from Stripe's copy
+    // and from ours, so the next refresh brings it as new.
+    let newest = page(&first)[0]["id"].as_str().unwrap().to_owned();
+    sandbox.with_space(KEY, |s| s.transactions.get_mut(&id).unwrap().retain(|t| t.id != newest));
+    let db = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+    sqlx::query("DELETE FROM transactions WHERE id = ?").bind(&newest).execute(&db).await.unwrap();
+    seen.lock().unwrap().clear();
+
+    refresh_and_settle(&app, &cookie, &id).await;
+    let (_, second) = app.call(&cookie, "load_transactions", &[("id", &id)]).await;
+    assert_eq!(page(&second)[0]["id"], newest.as_str(), "the new one was picked up");
+    assert!(second["stored"].as_u64().unwrap() >= stored);
+    let incremental = seen.lock().unwrap().clone();
+    assert_eq!(incremental.len(), 1, "one short page: {incremental:?}");
+    assert!(incremental[0].contains("transaction_refresh") && incremental[0].contains("=fctxnref_"), "{incremental:?}");
+}
+
+#[tokio::test]
+async fn a_failed_sync_does_not_block_the_account_and_is_retried() {
+    let (app, _, _) = recorded().await;
+    let (cookie, id) = app.link().await;
+    // Every try of the first sync fails (the client retries a 500 twice).
+    let fault = app
+        .http
+        .post(format!("{}/_sandbox/faults", app.sandbox))
+        .bearer_auth(KEY)
+        .form(&[("path", "/v1/financial_connections/transactions"), ("kind", "server_error"), ("count", "3")])
+        .send()
+        .await
+        .unwrap();
+    assert!(fault.status().is_success());
+    let d = refresh_and_settle(&app, &cookie, &id).await;
+    assert_eq!(d["account"]["status"], "active");
+    let (_, none) = app.call(&cookie, "load_transactions", &[("id", &id)]).await;
+    assert_eq!(none["stored"], 0, "nothing half-stored");
+    // The next load syncs from the same (empty) cursor.
+    let (s, _) = app.call(&cookie, "load_account", &[("id", &id)]).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, all) = app.call(&cookie, "load_transactions", &[("id", &id)]).await;
+    assert!(all["stored"].as_u64().unwrap() > 100, "{all}");
 }

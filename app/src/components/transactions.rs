@@ -134,8 +134,11 @@ fn TransactionsBody(view: TransactionsView, base: String) -> impl IntoView {
         };
         move |p: u32| query.href(&base, p)
     };
+    let past_end = view.items.is_empty() && view.matching > 0;
     let count = if view.matching == 0 {
         "No transactions match these filters.".to_owned()
+    } else if past_end {
+        format!("This page is past the end: {} matching, on {pages} page(s).", view.matching)
     } else {
         format!("{first}–{last} of {} matching ({} stored)", view.matching, view.stored)
     };
@@ -150,11 +153,12 @@ fn TransactionsBody(view: TransactionsView, base: String) -> impl IntoView {
         })}
         <nav class="pager" aria-label="Transaction pages">
             {if page > 1 {
-                view! { <a href=href(page - 1) data-noscroll="true" data-testid="txn-prev">"← Newer"</a> }.into_any()
+                let newer = if past_end { pages } else { page - 1 };
+                view! { <a href=href(newer) data-noscroll="true" data-testid="txn-prev">"← Newer"</a> }.into_any()
             } else {
                 view! { <span class="muted">"← Newer"</span> }.into_any()
             }}
-            <span data-testid="txn-page">{format!("Page {page} of {pages}")}</span>
+            <span data-testid="txn-page">{if past_end { format!("Past page {pages}") } else { format!("Page {page} of {pages}") }}</span>
             {if page < pages {
                 view! { <a href=href(page + 1) data-noscroll="true" data-testid="txn-next">"Older →"</a> }.into_any()
             } else {

@@ -75,7 +75,7 @@ pub fn AccountPage() -> impl IntoView {
     // a refresh finished: look again, slowly, while one is pending.
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        let current = newest().or_else(|| detail.get().and_then(Result::ok));
+        let current = AccountDetail::newest(newest(), detail.get().and_then(Result::ok));
         if current.is_some_and(|d| d.refreshing()) {
             set_timeout(
                 move || {
@@ -133,7 +133,13 @@ pub fn AccountPage() -> impl IntoView {
         <Suspense fallback=|| view! { <section class="card"><p class="muted">"Loading account…"</p></section> }>
             {move || {
                 let loaded = detail.get()?;
-                let shown = newest().map(Ok).unwrap_or(loaded);
+                let shown = match (newest(), loaded) {
+                    (Some(action), Ok(reloaded)) => {
+                        Ok(if reloaded.fetched_at_ms >= action.fetched_at_ms { reloaded } else { action })
+                    }
+                    (Some(action), Err(_)) => Ok(action),
+                    (None, loaded) => loaded,
+                };
                 Some(match shown {
                     Err(e) => {
                         let e = ErrorView::from(e);

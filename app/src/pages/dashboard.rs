@@ -57,7 +57,15 @@ fn YourDetails() -> impl IntoView {
             <p class="muted">"Kept on your Stripe Customer. Account owners are compared with this name."</p>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || saved.get().map(|r| {
-                    let d = r.unwrap_or_default();
+                    // Not an empty form on a failed load: saving it would clear them.
+                    let d = match r {
+                        Ok(d) => d,
+                        Err(e) => {
+                            let e = ErrorView::from(e);
+                            return view! { <p class="status error" role="alert" data-testid="details-load-error">{e.message}</p> }
+                                .into_any();
+                        }
+                    };
                     view! {
                         <div class="details-form">
                             <ActionForm action=save>
@@ -77,6 +85,7 @@ fn YourDetails() -> impl IntoView {
                             </ActionForm>
                         </div>
                     }
+                    .into_any()
                 })}
             </Suspense>
             <div aria-live="polite">

@@ -162,6 +162,8 @@ pub fn transactions(account_id: &str, credit: bool, now: i64) -> Vec<TxnSeed> {
                 ("Rent", -r.range(180_000, 185_000), start + 8 * 3600)
             });
         }
+        // A commute every day, so the last days always hold pending transactions.
+        entries.push(("Metro Transit", -275, start + 7 * 3600 + 30 * 60));
         for _ in 0..r.range(0, 3) {
             let (what, lo, hi) = *r.pick(SPEND);
             entries.push((what, -r.range(lo, hi), start + r.range(7 * 3600, 22 * 3600)));
@@ -244,5 +246,16 @@ mod tests {
         assert!(t.iter().any(|x| x.amount > 0) && t.iter().any(|x| x.amount < 0));
         let keys: std::collections::HashSet<_> = t.iter().map(|x| &x.key).collect();
         assert_eq!(keys.len(), t.len(), "keys are unique");
+    }
+
+    #[test]
+    fn the_last_days_always_hold_something_pending() {
+        for i in 0..200 {
+            for hour in [0, 1, 7, 8, 23] {
+                let now = NOW - NOW.rem_euclid(DAY) + hour * 3600 + i * 7;
+                let t = transactions(&format!("fca_{i}"), i % 3 == 0, now);
+                assert!(t.iter().any(|x| x.status == "pending"), "fca_{i} at {hour}h");
+            }
+        }
     }
 }

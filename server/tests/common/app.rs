@@ -109,6 +109,7 @@ pub struct StripeModeApp {
     pub app: String,
     pub sandbox: String,
     pub http: reqwest::Client,
+    pub database_url: String,
 }
 
 pub async fn spawn_stripe_mode(sandbox: axum::Router, secret_key: &str, webhook_secrets: &str) -> StripeModeApp {
@@ -116,19 +117,20 @@ pub async fn spawn_stripe_mode(sandbox: axum::Router, secret_key: &str, webhook_
     let sandbox_base = format!("http://{}", sb_listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(sb_listener, sandbox).await.unwrap() });
 
+    let database_url = temp_db();
     let env = [
         ("STRIPE_SECRET_KEY", secret_key.to_owned()),
         ("STRIPE_PUBLISHABLE_KEY", "pk_test_stripe_mode".to_owned()),
         ("STRIPE_API_BASE", sandbox_base.clone()),
         ("STRIPE_WEBHOOK_SECRET", webhook_secrets.to_owned()),
-        ("DATABASE_URL", temp_db()),
+        ("DATABASE_URL", database_url.clone()),
     ];
     let config = Config::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let built = server::build(&config, server::leptos_options().unwrap(), addr).await.unwrap();
     tokio::spawn(async move { axum::serve(listener, built.router).await.unwrap() });
-    StripeModeApp { app: format!("http://{addr}"), sandbox: sandbox_base, http: reqwest::Client::new() }
+    StripeModeApp { app: format!("http://{addr}"), sandbox: sandbox_base, http: reqwest::Client::new(), database_url }
 }
 
 impl StripeModeApp {

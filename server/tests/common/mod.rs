@@ -68,14 +68,18 @@ pub async fn complete_modal(app: &Router, client_secret: &str, accounts: &[&str]
     (s, v)
 }
 
-/// A sandbox whose refreshes settle after 20 ms and may rerun after 60 s.
-pub fn fast_sandbox() -> Router {
-    let timing = server::sandbox::store::Timing {
+/// Refreshes settle after 20 ms and may rerun at once; subscriptions refresh every 150 ms.
+pub fn fast_timing() -> server::sandbox::store::Timing {
+    server::sandbox::store::Timing {
         refresh_delay: std::time::Duration::from_millis(20),
         refresh_cooldown_secs: 0,
         subscription_interval: std::time::Duration::from_millis(150),
-    };
-    server::sandbox::router(Arc::new(server::sandbox::Sandbox::with_timing(timing)))
+    }
+}
+
+/// A sandbox with [`fast_timing`].
+pub fn fast_sandbox() -> Router {
+    server::sandbox::router(Arc::new(server::sandbox::Sandbox::with_timing(fast_timing())))
 }
 
 /// Links the given template accounts for a new customer; returns their ids.
