@@ -281,28 +281,23 @@ impl Storage {
         // counts, the page and the chart disagree.
         let mut tx = self.pool.begin().await?;
         let status = filter.status.map(TransactionStatus::as_str);
-        const MATCHING: &str = "FROM transactions WHERE account_id = ? \
-             AND (? IS NULL OR transacted_at >= ?) AND (? IS NULL OR transacted_at < ?) AND (? IS NULL OR status = ?)";
+        // Numbered parameters: ?1 account, ?2 start, ?3 end, ?4 status (each optional but the first).
+        const MATCHING: &str = "FROM transactions WHERE account_id = ?1 \
+             AND (?2 IS NULL OR transacted_at >= ?2) AND (?3 IS NULL OR transacted_at < ?3) AND (?4 IS NULL OR status = ?4)";
         let matching: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {MATCHING}"))
             .bind(id.as_str())
             .bind(start)
-            .bind(start)
             .bind(end)
-            .bind(end)
-            .bind(status)
             .bind(status)
             .fetch_one(&mut *tx)
             .await?;
         let rows = sqlx::query(&format!(
             "SELECT id, amount_minor, currency, description, status, transacted_at, updated {MATCHING} \
-             ORDER BY transacted_at DESC, id DESC LIMIT ? OFFSET ?"
+             ORDER BY transacted_at DESC, id DESC LIMIT ?5 OFFSET ?6"
         ))
         .bind(id.as_str())
         .bind(start)
-        .bind(start)
         .bind(end)
-        .bind(end)
-        .bind(status)
         .bind(status)
         .bind(i64::from(PER_PAGE))
         .bind(i64::from(filter.page.saturating_sub(1)) * i64::from(PER_PAGE))

@@ -5,20 +5,10 @@
 mod common;
 
 use common::app::*;
+use common::until;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-async fn until<T>(mut f: impl AsyncFnMut() -> Option<T>) -> T {
-    for _ in 0..300 {
-        if let Some(v) = f().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out");
-}
 
 fn page(v: &Value) -> Vec<Value> {
     v["items"].as_array().cloned().unwrap_or_default()

@@ -4,19 +4,10 @@
 mod common;
 
 use common::app::*;
+use common::until;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::Duration;
-
-async fn until<T>(mut f: impl AsyncFnMut() -> Option<T>) -> T {
-    for _ in 0..300 {
-        if let Some(v) = f().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out");
-}
 
 #[tokio::test]
 async fn sandbox_events_reach_the_app_and_update_its_accounts() {

@@ -7,5 +7,5 @@ mod transactions;
 
 pub use account_list::AccountList;
 pub use mode_badge::ModeBadge;
-pub use status_panel::{ErrorView, LinkState, StatusPanel};
+pub use status_panel::{ErrorNotice, ErrorView, LinkState, StatusPanel};
 pub use transactions::TransactionsPanel;

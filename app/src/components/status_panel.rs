@@ -27,6 +27,18 @@ impl From<StripeJsError> for ErrorView {
     }
 }
 
+/// An error as every page shows it: the message, with Stripe's (or our)
+/// code beside it.
+#[component]
+pub fn ErrorNotice(error: ErrorView, #[prop(optional)] testid: Option<&'static str>) -> impl IntoView {
+    view! {
+        <p class="status error" role="alert" data-testid=testid>
+            <span class="message">{error.message}</span>
+            {error.code.map(|c| view! { <code class="code">{c}</code> })}
+        </p>
+    }
+}
+
 /// One link attempt's state.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LinkState {

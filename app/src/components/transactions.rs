@@ -4,7 +4,7 @@
 //! and the form and page links work before the wasm has loaded.
 
 use crate::api::load_transactions;
-use crate::components::ErrorView;
+use crate::components::ErrorNotice;
 use crate::model::transactions::PER_PAGE;
 use crate::model::{DailyFlow, Day, Money, Transaction, TransactionStatus, TransactionsView};
 use leptos::prelude::*;
@@ -62,16 +62,7 @@ pub fn TransactionsPanel(id: String) -> impl IntoView {
                 let base = base.clone();
                 view_data.get().map(move |r| match r {
                     Ok(v) => view! { <TransactionsBody view=v base=base/> }.into_any(),
-                    Err(e) => {
-                        let e = ErrorView::from(e);
-                        view! {
-                            <p class="status error" role="alert" data-testid="txn-error">
-                                <span class="message">{e.message}</span>
-                                {e.code.map(|c| view! { <code class="code">{c}</code> })}
-                            </p>
-                        }
-                        .into_any()
-                    }
+                    Err(e) => view! { <ErrorNotice error=e.into() testid="txn-error"/> }.into_any(),
                 })
             }}
         </Transition>

@@ -6,7 +6,7 @@
 //! accounts keep their last data and offer a relink.
 
 use crate::api::{disconnect_account, load_account, refresh_account, set_subscription};
-use crate::components::{ErrorView, LinkState, StatusPanel, TransactionsPanel};
+use crate::components::{ErrorNotice, ErrorView, LinkState, StatusPanel, TransactionsPanel};
 use crate::model::{
     AccountDetail, AccountStatus, AccountSubcategory, Balance, DataFeature, LinkOptions, NameMatch, Owner, Permission,
     RefreshState, RefreshStatus,
@@ -141,16 +141,13 @@ pub fn AccountPage() -> impl IntoView {
                     (None, loaded) => loaded,
                 };
                 Some(match shown {
-                    Err(e) => {
-                        let e = ErrorView::from(e);
-                        view! {
-                            <section class="card" data-testid="account-missing">
-                                <h1>"Account not available"</h1>
-                                <p class="status error" role="alert">{e.message}</p>
-                            </section>
-                        }
-                        .into_any()
+                    Err(e) => view! {
+                        <section class="card" data-testid="account-missing">
+                            <h1>"Account not available"</h1>
+                            <ErrorNotice error=e.into()/>
+                        </section>
                     }
+                    .into_any(),
                     Ok(d) => view! {
                         <AccountView
                             detail=d
@@ -168,12 +165,7 @@ pub fn AccountPage() -> impl IntoView {
                 })
             }}
         </Suspense>
-        {move || error.get().map(|e| view! {
-            <p class="status error" role="alert" data-testid="account-error">
-                <span class="message">{e.message}</span>
-                {e.code.map(|c| view! { <code class="code">{c}</code> })}
-            </p>
-        })}
+        {move || error.get().map(|e| view! { <ErrorNotice error=e testid="account-error"/> })}
     }
 }
 

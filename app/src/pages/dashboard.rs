@@ -3,7 +3,7 @@
 //! their Stripe Customer and are what ownership is compared with).
 
 use crate::api::{linked_accounts, load_details, SaveDetails};
-use crate::components::{AccountList, ErrorView};
+use crate::components::{AccountList, ErrorNotice};
 use crate::model::total_cash;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -36,7 +36,7 @@ pub fn Dashboard() -> impl IntoView {
                         }
                         .into_any()
                     }
-                    Err(e) => view! { <p class="status error" role="alert">{ErrorView::from(e).message}</p> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e.into()/> }.into_any(),
                 })}
             </Suspense>
         </section>
@@ -60,11 +60,7 @@ fn YourDetails() -> impl IntoView {
                     // Not an empty form on a failed load: saving it would clear them.
                     let d = match r {
                         Ok(d) => d,
-                        Err(e) => {
-                            let e = ErrorView::from(e);
-                            return view! { <p class="status error" role="alert" data-testid="details-load-error">{e.message}</p> }
-                                .into_any();
-                        }
+                        Err(e) => return view! { <ErrorNotice error=e.into() testid="details-load-error"/> }.into_any(),
                     };
                     view! {
                         <div class="details-form">
@@ -91,16 +87,7 @@ fn YourDetails() -> impl IntoView {
             <div aria-live="polite">
                 {move || save.value().get().map(|r| match r {
                     Ok(_) => view! { <p class="status success" role="status" data-testid="details-saved">"Saved."</p> }.into_any(),
-                    Err(e) => {
-                        let e = ErrorView::from(e);
-                        view! {
-                            <p class="status error" role="alert" data-testid="details-error">
-                                <span class="message">{e.message}</span>
-                                {e.code.map(|c| view! { <code class="code">{c}</code> })}
-                            </p>
-                        }
-                        .into_any()
-                    }
+                    Err(e) => view! { <ErrorNotice error=e.into() testid="details-error"/> }.into_any(),
                 })}
             </div>
         </section>

@@ -2,7 +2,7 @@
 //! name and email, runs the Financial Connections modal and lists what was linked.
 
 use crate::api::{confirm_link, linked_accounts, load_details, start_bank_token, start_link};
-use crate::components::{AccountList, ErrorView, LinkState, StatusPanel};
+use crate::components::{AccountList, ErrorNotice, ErrorView, LinkState, StatusPanel};
 use crate::model::{AccountSubcategory, BankToken, DataFeature, LinkOptions, LinkedAccount, Permission};
 use crate::stripe_js::{self, CollectOutcome, TokenOutcome};
 use leptos::prelude::*;
@@ -190,13 +190,7 @@ pub fn LinkPage() -> impl IntoView {
                     </dl>
                 }
                 .into_any(),
-                Err(e) => view! {
-                    <p class="status error" role="alert" data-testid="token-error">
-                        <span class="message">{e.message}</span>
-                        {e.code.map(|c| view! { <code class="code">{c}</code> })}
-                    </p>
-                }
-                .into_any(),
+                Err(e) => view! { <ErrorNotice error=e testid="token-error"/> }.into_any(),
             })}
         </section>
         <section class="card">
@@ -205,10 +199,7 @@ pub fn LinkPage() -> impl IntoView {
                 {move || {
                     accounts.get().map(|result| match result {
                         Ok(list) => view! { <AccountList accounts=list/> }.into_any(),
-                        Err(e) => {
-                            let e = ErrorView::from(e);
-                            view! { <p class="status error" role="alert">{e.message}</p> }.into_any()
-                        }
+                        Err(e) => view! { <ErrorNotice error=e.into()/> }.into_any(),
                     })
                 }}
             </Suspense>

@@ -139,3 +139,14 @@ pub async fn receiver(fail_first: usize) -> Receiver {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Receiver { url, received }
 }
+
+/// Polls `f` every 20 ms until it gives a value (at most 6 s).
+pub async fn until<T>(mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..300 {
+        if let Some(v) = f().await {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("timed out");
+}
