@@ -37,6 +37,6 @@ sandbox: setup-rust
 fmt:
 	$(ENV) cargo fmt --all
 clippy:
-	$(ENV) cargo clippy --workspace --all-targets
+	$(ENV) cargo clippy --workspace --all-targets && cargo clippy -p app --features hydrate --target wasm32-unknown-unknown
 clean:
 	rm -rf target/site target/debug target/front end2end/test-results

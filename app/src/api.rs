@@ -62,122 +62,142 @@ pub async fn start_link(
     #[server(default)] prefetch: Option<String>,
     #[server(default)] account_types: Option<String>,
 ) -> Result<LinkSession, AppError> {
-    ssr::respond(async {
-        let details = crate::model::CustomerDetails::parse(&name, &email)?;
-        let options = crate::model::LinkOptions::parse(
-            &permissions,
-            prefetch.as_deref().unwrap_or(""),
-            account_types.as_deref().unwrap_or(""),
-        )?;
-        let user = ssr::current_user()?;
-        ssr::service()?.start_link(&user, details, options).await
-    }
-    .await)
+    ssr::respond(
+        async {
+            let details = crate::model::CustomerDetails::parse(&name, &email)?;
+            let options = crate::model::LinkOptions::parse(
+                &permissions,
+                prefetch.as_deref().unwrap_or(""),
+                account_types.as_deref().unwrap_or(""),
+            )?;
+            let user = ssr::current_user()?;
+            ssr::service()?.start_link(&user, details, options).await
+        }
+        .await,
+    )
 }
 
 /// The name and email the user gave, for prefilling forms.
 #[server(endpoint = "load_details")]
 pub async fn load_details() -> Result<CustomerDetails, AppError> {
-    ssr::respond(async {
-        let user = ssr::current_user()?;
-        ssr::service()?.details(&user).await
-    }
-    .await)
+    ssr::respond(
+        async {
+            let user = ssr::current_user()?;
+            ssr::service()?.details(&user).await
+        }
+        .await,
+    )
 }
 
 /// Saves the user's name and email (on their Stripe Customer too); blank
 /// clears a field.
 #[server(endpoint = "save_details")]
 pub async fn save_details(name: String, email: String) -> Result<CustomerDetails, AppError> {
-    ssr::respond(async {
-        let details = CustomerDetails::parse(&name, &email)?;
-        let user = ssr::current_user()?;
-        ssr::service()?.save_details(&user, details).await
-    }
-    .await)
+    ssr::respond(
+        async {
+            let details = CustomerDetails::parse(&name, &email)?;
+            let user = ssr::current_user()?;
+            ssr::service()?.save_details(&user, details).await
+        }
+        .await,
+    )
 }
 
 /// A session for collecting a bank account token (payouts).
 #[server(endpoint = "start_bank_token")]
 pub async fn start_bank_token() -> Result<LinkSession, AppError> {
-    ssr::respond(async {
-        let user = ssr::current_user()?;
-        ssr::service()?.start_bank_token(&user).await
-    }
-    .await)
+    ssr::respond(
+        async {
+            let user = ssr::current_user()?;
+            ssr::service()?.start_bank_token(&user).await
+        }
+        .await,
+    )
 }
 
 /// Confirms what the modal linked by asking Stripe, not the browser.
 #[server(endpoint = "confirm_link")]
 pub async fn confirm_link(session_id: String) -> Result<Vec<LinkedAccount>, AppError> {
-    ssr::respond(async {
-        let session = crate::model::SessionId::parse(&session_id)?;
-        let user = ssr::current_user()?;
-        ssr::service()?.confirm_link(&user, &session).await
-    }
-    .await)
+    ssr::respond(
+        async {
+            let session = crate::model::SessionId::parse(&session_id)?;
+            let user = ssr::current_user()?;
+            ssr::service()?.confirm_link(&user, &session).await
+        }
+        .await,
+    )
 }
 
 /// The current user's linked accounts.
 #[server(endpoint = "linked_accounts")]
 pub async fn linked_accounts() -> Result<Vec<LinkedAccount>, AppError> {
-    ssr::respond(async {
-        let user = ssr::current_user()?;
-        ssr::service()?.linked_accounts(&user).await
-    }
-    .await)
+    ssr::respond(
+        async {
+            let user = ssr::current_user()?;
+            ssr::service()?.linked_accounts(&user).await
+        }
+        .await,
+    )
 }
 
 /// One of the current user's accounts, fresh from Stripe.
 #[server(endpoint = "load_account")]
 pub async fn load_account(id: String) -> Result<AccountDetail, AppError> {
-    ssr::respond(async {
-        let id = crate::model::AccountId::parse(&id)?;
-        let user = ssr::current_user()?;
-        ssr::service()?.account(&user, &id).await
-    }
-    .await)
+    ssr::respond(
+        async {
+            let id = crate::model::AccountId::parse(&id)?;
+            let user = ssr::current_user()?;
+            ssr::service()?.account(&user, &id).await
+        }
+        .await,
+    )
 }
 
 /// Starts a refresh (`balance`, `ownership` or `transactions`) on one of the
 /// current user's accounts.
 #[server(endpoint = "refresh_account")]
 pub async fn refresh_account(id: String, feature: String) -> Result<AccountDetail, AppError> {
-    ssr::respond(async {
-        let id = crate::model::AccountId::parse(&id)?;
-        let feature = crate::model::DataFeature::parse(&feature)?;
-        let user = ssr::current_user()?;
-        ssr::service()?.refresh(&user, &id, feature).await
-    }
-    .await)
+    ssr::respond(
+        async {
+            let id = crate::model::AccountId::parse(&id)?;
+            let feature = crate::model::DataFeature::parse(&feature)?;
+            let user = ssr::current_user()?;
+            ssr::service()?.refresh(&user, &id, feature).await
+        }
+        .await,
+    )
 }
 
 /// Disconnects one of the current user's accounts.
 #[server(endpoint = "disconnect_account")]
 pub async fn disconnect_account(id: String) -> Result<AccountDetail, AppError> {
-    ssr::respond(async {
-        let id = crate::model::AccountId::parse(&id)?;
-        let user = ssr::current_user()?;
-        ssr::service()?.disconnect(&user, &id).await
-    }
-    .await)
+    ssr::respond(
+        async {
+            let id = crate::model::AccountId::parse(&id)?;
+            let user = ssr::current_user()?;
+            ssr::service()?.disconnect(&user, &id).await
+        }
+        .await,
+    )
 }
 
 /// Subscribes the account to daily transaction refreshes (`subscribed =
 /// true`) or unsubscribes it.
 #[server(endpoint = "set_subscription")]
 pub async fn set_subscription(id: String, subscribed: String) -> Result<AccountDetail, AppError> {
-    ssr::respond(async {
-        let id = crate::model::AccountId::parse(&id)?;
-        let subscribed = match subscribed.as_str() {
-            "true" => true,
-            "false" => false,
-            _ => return Err(AppError::invalid("subscribed", "Expected true or false.")),
-        };
-        let user = ssr::current_user()?;
-        ssr::service()?.set_subscription(&user, &id, subscribed).await
-    }
-    .await)
+    ssr::respond(
+        async {
+            let id = crate::model::AccountId::parse(&id)?;
+            let subscribed = match subscribed.as_str() {
+                "true" => true,
+                "false" => false,
+                _ => return Err(AppError::invalid("subscribed", "Expected true or false.")),
+            };
+            let user = ssr::current_user()?;
+            ssr::service()?.set_subscription(&user, &id, subscribed).await
+        }
+        .await,
+    )
 }
 
 /// One page of an account's stored transactions. `from` and `to` are
@@ -191,11 +211,13 @@ pub async fn load_transactions(
     #[server(default)] status: String,
     #[server(default)] page: String,
 ) -> Result<TransactionsView, AppError> {
-    ssr::respond(async {
-        let id = crate::model::AccountId::parse(&id)?;
-        let filter = crate::model::TransactionFilter::parse(&from, &to, &status, &page)?;
-        let user = ssr::current_user()?;
-        ssr::service()?.transactions(&user, &id, filter).await
-    }
-    .await)
+    ssr::respond(
+        async {
+            let id = crate::model::AccountId::parse(&id)?;
+            let filter = crate::model::TransactionFilter::parse(&from, &to, &status, &page)?;
+            let user = ssr::current_user()?;
+            ssr::service()?.transactions(&user, &id, filter).await
+        }
+        .await,
+    )
 }

@@ -39,7 +39,10 @@ pub enum AppError {
 
 impl AppError {
     pub fn invalid(field: &str, message: &str) -> Self {
-        AppError::InvalidInput { field: field.to_owned(), message: message.to_owned() }
+        AppError::InvalidInput {
+            field: field.to_owned(),
+            message: message.to_owned(),
+        }
     }
 
     /// Stripe's or our own machine-readable code, for display beside the message.

@@ -41,6 +41,11 @@ pub async fn follow_account(id: impl Fn() -> String + 'static, changed: impl Fn(
 
 async fn gloo_timers_sleep(d: Duration) {
     let (tx, rx) = oneshot::channel::<()>();
-    leptos::prelude::set_timeout(move || { let _ = tx.send(()); }, d);
+    leptos::prelude::set_timeout(
+        move || {
+            let _ = tx.send(());
+        },
+        d,
+    );
     let _ = rx.await;
 }

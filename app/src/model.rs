@@ -337,9 +337,15 @@ impl NameMatch {
     /// Compares ignoring case, punctuation and extra spaces.
     pub fn of(given: Option<&str>, owners: &[Owner]) -> Self {
         let norm = |s: &str| {
-            s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect::<Vec<_>>().join(" ")
+            s.split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_lowercase)
+                .collect::<Vec<_>>()
+                .join(" ")
         };
-        let Some(given) = given.map(norm).filter(|g| !g.is_empty()) else { return NameMatch::NoNameGiven };
+        let Some(given) = given.map(norm).filter(|g| !g.is_empty()) else {
+            return NameMatch::NoNameGiven;
+        };
         let names: Vec<String> = owners.iter().filter_map(|o| o.name.as_deref()).map(norm).collect();
         if names.is_empty() {
             NameMatch::NoOwnerData
@@ -412,7 +418,10 @@ pub fn total_cash(accounts: &[LinkedAccount], currency: &str) -> Option<Money> {
         .filter(|m| m.currency == currency)
         .map(|m| m.minor)
         .collect();
-    (!known.is_empty()).then(|| Money { minor: known.iter().fold(0i64, |t, m| t.saturating_add(*m)), currency: currency.to_owned() })
+    (!known.is_empty()).then(|| Money {
+        minor: known.iter().fold(0i64, |t, m| t.saturating_add(*m)),
+        currency: currency.to_owned(),
+    })
 }
 
 /// Optional details for the Stripe Customer, parsed from the form.
@@ -443,7 +452,10 @@ impl CustomerDetails {
         let email = if email.is_empty() {
             None
         } else if email.len() > Self::MAX_EMAIL || !looks_like_email(email) {
-            return Err(AppError::invalid("email", "Enter a valid email address, like jenny@example.com."));
+            return Err(AppError::invalid(
+                "email",
+                "Enter a valid email address, like jenny@example.com.",
+            ));
         } else {
             Some(email.to_owned())
         };
@@ -477,7 +489,11 @@ pub struct LinkOptions {
 
 impl Default for LinkOptions {
     fn default() -> Self {
-        LinkOptions { permissions: Permission::ALL.to_vec(), prefetch: vec![], account_types: vec![] }
+        LinkOptions {
+            permissions: Permission::ALL.to_vec(),
+            prefetch: vec![],
+            account_types: vec![],
+        }
     }
 }
 
@@ -515,7 +531,10 @@ impl LinkOptions {
                 DataFeature::Transactions => Permission::Transactions,
             };
             if !perms.contains(&needs) {
-                return Err(AppError::invalid("prefetch", "Only data you share can be fetched at link time."));
+                return Err(AppError::invalid(
+                    "prefetch",
+                    "Only data you share can be fetched at link time.",
+                ));
             }
             if !pre.contains(&f) {
                 pre.push(f);
@@ -531,7 +550,11 @@ impl LinkOptions {
                 types.push(t);
             }
         }
-        Ok(LinkOptions { permissions: perms, prefetch: pre, account_types: types })
+        Ok(LinkOptions {
+            permissions: perms,
+            prefetch: pre,
+            account_types: types,
+        })
     }
 }
 
@@ -614,7 +637,10 @@ mod tests {
         assert_eq!(CustomerDetails::parse("", "").unwrap(), CustomerDetails::default());
         for bad in ["jenny", "a@b", "@example.com", "a b@example.com", "a@exa mple.com", "a@.com"] {
             let err = CustomerDetails::parse("", bad).unwrap_err();
-            assert!(matches!(err, AppError::InvalidInput { ref field, .. } if field == "email"), "{bad}");
+            assert!(
+                matches!(err, AppError::InvalidInput { ref field, .. } if field == "email"),
+                "{bad}"
+            );
         }
         assert!(CustomerDetails::parse(&"x".repeat(101), "").is_err());
         assert!(CustomerDetails::parse("a\u{0}b", "").is_err());
@@ -638,10 +664,24 @@ mod tests {
             subcategory: AccountSubcategory::Checking,
             status: AccountStatus::Active,
             permissions: vec![],
-            balance: minor.map(|m| Money { minor: m, currency: "usd".into() }),
+            balance: minor.map(|m| Money {
+                minor: m,
+                currency: "usd".into(),
+            }),
         };
-        let list = [acct(AccountCategory::Cash, Some(1_000)), acct(AccountCategory::Cash, Some(250)), acct(AccountCategory::Credit, Some(-5_000)), acct(AccountCategory::Cash, None)];
-        assert_eq!(total_cash(&list, "usd"), Some(Money { minor: 1_250, currency: "usd".into() }));
+        let list = [
+            acct(AccountCategory::Cash, Some(1_000)),
+            acct(AccountCategory::Cash, Some(250)),
+            acct(AccountCategory::Credit, Some(-5_000)),
+            acct(AccountCategory::Cash, None),
+        ];
+        assert_eq!(
+            total_cash(&list, "usd"),
+            Some(Money {
+                minor: 1_250,
+                currency: "usd".into()
+            })
+        );
         assert_eq!(total_cash(&list[3..], "usd"), None);
     }
 
@@ -650,7 +690,10 @@ mod tests {
         let o = LinkOptions::parse("balances, ownership,balances", "balance", "checking,savings").unwrap();
         assert_eq!(o.permissions, vec![Permission::Balances, Permission::Ownership]);
         assert_eq!(o.prefetch, vec![DataFeature::Balance]);
-        assert_eq!(o.account_types, vec![AccountSubcategory::Checking, AccountSubcategory::Savings]);
+        assert_eq!(
+            o.account_types,
+            vec![AccountSubcategory::Checking, AccountSubcategory::Savings]
+        );
         let field = |r: Result<LinkOptions, AppError>| match r {
             Err(AppError::InvalidInput { field, .. }) => field,
             other => panic!("{other:?}"),
@@ -663,7 +706,12 @@ mod tests {
 
     #[test]
     fn names_match_loosely_but_not_wrongly() {
-        let owner = |n: &str| Owner { name: Some(n.into()), email: None, phone: None, address: None };
+        let owner = |n: &str| Owner {
+            name: Some(n.into()),
+            email: None,
+            phone: None,
+            address: None,
+        };
         let owners = [owner("Jenny Rosen"), owner("Jane Smith")];
         assert_eq!(NameMatch::of(Some("jenny  rosen"), &owners), NameMatch::Matches);
         assert_eq!(NameMatch::of(Some("JANE SMITH."), &owners), NameMatch::Matches);
@@ -675,12 +723,22 @@ mod tests {
 
     #[test]
     fn money_formats_in_minor_units() {
-        let usd = |minor| Money { minor, currency: "usd".into() };
+        let usd = |minor| Money {
+            minor,
+            currency: "usd".into(),
+        };
         assert_eq!(usd(0).format(), "$0.00");
         assert_eq!(usd(5).format(), "$0.05");
         assert_eq!(usd(123_456_789).format(), "$1,234,567.89");
         assert_eq!(usd(-1_200).format(), "-$12.00");
-        assert_eq!(Money { minor: 100_000, currency: "eur".into() }.format(), "1,000.00 EUR");
+        assert_eq!(
+            Money {
+                minor: 100_000,
+                currency: "eur".into()
+            }
+            .format(),
+            "1,000.00 EUR"
+        );
         assert_eq!(usd(i64::MIN).format(), "-$92,233,720,368,547,758.08");
     }
 

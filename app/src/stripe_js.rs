@@ -45,10 +45,7 @@ mod imp {
         fn stripe_factory(publishable_key: &str) -> Result<StripeInstance, JsValue>;
 
         #[wasm_bindgen(method, catch, js_name = collectFinancialConnectionsAccounts)]
-        fn collect_financial_connections_accounts(
-            this: &StripeInstance,
-            options: &JsValue,
-        ) -> Result<js_sys::Promise, JsValue>;
+        fn collect_financial_connections_accounts(this: &StripeInstance, options: &JsValue) -> Result<js_sys::Promise, JsValue>;
 
         #[wasm_bindgen(method, catch, js_name = collectBankAccountToken)]
         fn collect_bank_account_token(this: &StripeInstance, options: &JsValue) -> Result<js_sys::Promise, JsValue>;
@@ -112,7 +109,10 @@ mod imp {
 
     pub async fn load(url: &str, publishable_key: &str) -> Result<StripeInstance, LoadError> {
         if let Some(found) = INSTANCE.with(|i| {
-            i.borrow().as_ref().filter(|(pk, _)| pk == publishable_key).map(|(_, s)| s.clone())
+            i.borrow()
+                .as_ref()
+                .filter(|(pk, _)| pk == publishable_key)
+                .map(|(_, s)| s.clone())
         }) {
             return Ok(found);
         }
@@ -138,8 +138,7 @@ mod imp {
 
     fn secret_options(client_secret: &str) -> Result<JsValue, LoadError> {
         let options = js_sys::Object::new();
-        js_sys::Reflect::set(&options, &"clientSecret".into(), &client_secret.into())
-            .map_err(|e| LoadError(js_message(&e)))?;
+        js_sys::Reflect::set(&options, &"clientSecret".into(), &client_secret.into()).map_err(|e| LoadError(js_message(&e)))?;
         Ok(options.into())
     }
 
@@ -168,8 +167,8 @@ mod imp {
             .collect_bank_account_token(&secret_options(client_secret)?)
             .map_err(|e| LoadError(js_message(&e)))?;
         let value = JsFuture::from(promise).await.map_err(|e| LoadError(js_message(&e)))?;
-        let raw: RawTokenResult = serde_wasm_bindgen::from_value(value)
-            .map_err(|e| LoadError(format!("unexpected Stripe.js result: {e}")))?;
+        let raw: RawTokenResult =
+            serde_wasm_bindgen::from_value(value).map_err(|e| LoadError(format!("unexpected Stripe.js result: {e}")))?;
         Ok(match (raw.error, raw.token) {
             (Some(e), _) => TokenOutcome::Error(e),
             (None, Some(t)) => {
@@ -191,11 +190,14 @@ mod imp {
             .collect_financial_connections_accounts(&secret_options(client_secret)?)
             .map_err(|e| LoadError(js_message(&e)))?;
         let value = JsFuture::from(promise).await.map_err(|e| LoadError(js_message(&e)))?;
-        let raw: RawResult = serde_wasm_bindgen::from_value(value)
-            .map_err(|e| LoadError(format!("unexpected Stripe.js result: {e}")))?;
+        let raw: RawResult =
+            serde_wasm_bindgen::from_value(value).map_err(|e| LoadError(format!("unexpected Stripe.js result: {e}")))?;
         match (raw.error, raw.session) {
             (Some(error), _) => Ok(CollectOutcome::Error(error)),
-            (None, Some(s)) => Ok(CollectOutcome::Session { id: s.id, accounts: s.accounts.len() }),
+            (None, Some(s)) => Ok(CollectOutcome::Session {
+                id: s.id,
+                accounts: s.accounts.len(),
+            }),
             (None, None) => Err(LoadError("Stripe.js returned neither a session nor an error.".into())),
         }
     }

@@ -58,7 +58,9 @@ pub enum ConfigError {
     MalformedSecretKey,
     #[error("STRIPE_PUBLISHABLE_KEY is not a Stripe publishable key (expected pk_test_… or pk_live_…).")]
     MalformedPublishableKey,
-    #[error("Only one of STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY is set. Set both for real Stripe, or neither for the sandbox.")]
+    #[error(
+        "Only one of STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY is set. Set both for real Stripe, or neither for the sandbox."
+    )]
     HalfConfigured,
     #[error("STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY mix test and live mode. Use keys from the same mode.")]
     MixedModes,
@@ -95,9 +97,7 @@ impl Config {
         let mode = match (secret, publishable) {
             (None, None) => StripeMode::Sandbox,
             (Some(s), _) if s.starts_with("pk_") => return Err(ConfigError::PublishableInSecretSlot),
-            (_, Some(p)) if p.starts_with("sk_") || p.starts_with("rk_") => {
-                return Err(ConfigError::SecretInPublishableSlot)
-            }
+            (_, Some(p)) if p.starts_with("sk_") || p.starts_with("rk_") => return Err(ConfigError::SecretInPublishableSlot),
             (Some(_), None) | (None, Some(_)) => return Err(ConfigError::HalfConfigured),
             (Some(s), Some(p)) => {
                 let secret_ok = ["sk_test_", "sk_live_", "rk_test_", "rk_live_"]
@@ -106,7 +106,9 @@ impl Config {
                 if !secret_ok {
                     return Err(ConfigError::MalformedSecretKey);
                 }
-                let pk_ok = ["pk_test_", "pk_live_"].iter().any(|pre| p.starts_with(pre) && p.len() > pre.len());
+                let pk_ok = ["pk_test_", "pk_live_"]
+                    .iter()
+                    .any(|pre| p.starts_with(pre) && p.len() > pre.len());
                 if !pk_ok {
                     return Err(ConfigError::MalformedPublishableKey);
                 }
@@ -117,7 +119,11 @@ impl Config {
                 if live && nonempty(get("STRIPE_ALLOW_LIVE")).as_deref() != Some("1") {
                     return Err(ConfigError::LiveNotAllowed);
                 }
-                StripeMode::Stripe(StripeKeys { secret_key: SecretString::from(s), publishable_key: p, live })
+                StripeMode::Stripe(StripeKeys {
+                    secret_key: SecretString::from(s),
+                    publishable_key: p,
+                    live,
+                })
             }
         };
 
@@ -147,7 +153,13 @@ impl Config {
         if !database_url.starts_with("sqlite:") {
             return Err(ConfigError::UnsupportedDatabase);
         }
-        Ok(Config { mode, webhook_secrets, api_base, stripe_js_url, database_url })
+        Ok(Config {
+            mode,
+            webhook_secrets,
+            api_base,
+            stripe_js_url,
+            database_url,
+        })
     }
 
     pub fn is_sandbox(&self) -> bool {
@@ -186,9 +198,16 @@ mod tests {
 
     #[test]
     fn test_keys_are_accepted() {
-        let c = parse(&[("STRIPE_SECRET_KEY", "sk_test_abc"), ("STRIPE_PUBLISHABLE_KEY", "pk_test_abc")]).unwrap();
+        let c = parse(&[
+            ("STRIPE_SECRET_KEY", "sk_test_abc"),
+            ("STRIPE_PUBLISHABLE_KEY", "pk_test_abc"),
+        ])
+        .unwrap();
         assert!(matches!(c.mode, StripeMode::Stripe(ref k) if !k.live));
-        let r = parse(&[("STRIPE_SECRET_KEY", "rk_test_abc"), ("STRIPE_PUBLISHABLE_KEY", "pk_test_abc")]);
+        let r = parse(&[
+            ("STRIPE_SECRET_KEY", "rk_test_abc"),
+            ("STRIPE_PUBLISHABLE_KEY", "pk_test_abc"),
+        ]);
         assert!(r.is_ok());
     }
 
@@ -196,15 +215,36 @@ mod tests {
     fn each_bad_combination_has_its_own_error() {
         use ConfigError::*;
         let cases: &[(&[(&str, &str)], ConfigError)] = &[
-            (&[("STRIPE_SECRET_KEY", "pk_test_1"), ("STRIPE_PUBLISHABLE_KEY", "pk_test_1")], PublishableInSecretSlot),
-            (&[("STRIPE_SECRET_KEY", "sk_test_1"), ("STRIPE_PUBLISHABLE_KEY", "sk_test_1")], SecretInPublishableSlot),
+            (
+                &[("STRIPE_SECRET_KEY", "pk_test_1"), ("STRIPE_PUBLISHABLE_KEY", "pk_test_1")],
+                PublishableInSecretSlot,
+            ),
+            (
+                &[("STRIPE_SECRET_KEY", "sk_test_1"), ("STRIPE_PUBLISHABLE_KEY", "sk_test_1")],
+                SecretInPublishableSlot,
+            ),
             (&[("STRIPE_SECRET_KEY", "sk_test_1")], HalfConfigured),
             (&[("STRIPE_PUBLISHABLE_KEY", "pk_test_1")], HalfConfigured),
-            (&[("STRIPE_SECRET_KEY", "hello"), ("STRIPE_PUBLISHABLE_KEY", "pk_test_1")], MalformedSecretKey),
-            (&[("STRIPE_SECRET_KEY", "sk_test_1"), ("STRIPE_PUBLISHABLE_KEY", "pk_nope")], MalformedPublishableKey),
-            (&[("STRIPE_SECRET_KEY", "sk_test_1"), ("STRIPE_PUBLISHABLE_KEY", "pk_live_1")], MixedModes),
-            (&[("STRIPE_SECRET_KEY", "sk_live_1"), ("STRIPE_PUBLISHABLE_KEY", "pk_test_1")], MixedModes),
-            (&[("STRIPE_SECRET_KEY", "sk_live_1"), ("STRIPE_PUBLISHABLE_KEY", "pk_live_1")], LiveNotAllowed),
+            (
+                &[("STRIPE_SECRET_KEY", "hello"), ("STRIPE_PUBLISHABLE_KEY", "pk_test_1")],
+                MalformedSecretKey,
+            ),
+            (
+                &[("STRIPE_SECRET_KEY", "sk_test_1"), ("STRIPE_PUBLISHABLE_KEY", "pk_nope")],
+                MalformedPublishableKey,
+            ),
+            (
+                &[("STRIPE_SECRET_KEY", "sk_test_1"), ("STRIPE_PUBLISHABLE_KEY", "pk_live_1")],
+                MixedModes,
+            ),
+            (
+                &[("STRIPE_SECRET_KEY", "sk_live_1"), ("STRIPE_PUBLISHABLE_KEY", "pk_test_1")],
+                MixedModes,
+            ),
+            (
+                &[("STRIPE_SECRET_KEY", "sk_live_1"), ("STRIPE_PUBLISHABLE_KEY", "pk_live_1")],
+                LiveNotAllowed,
+            ),
             (&[("STRIPE_WEBHOOK_SECRET", "secret")], MalformedWebhookSecret),
             (&[("STRIPE_API_BASE", "ftp://x")], BadUrl("STRIPE_API_BASE")),
             (&[("DATABASE_URL", "postgres://db/app")], UnsupportedDatabase),
@@ -233,8 +273,11 @@ mod tests {
 
     #[test]
     fn debug_and_describe_never_show_the_secret() {
-        let c = parse(&[("STRIPE_SECRET_KEY", "sk_test_supersecretvalue"), ("STRIPE_PUBLISHABLE_KEY", "pk_test_1")])
-            .unwrap();
+        let c = parse(&[
+            ("STRIPE_SECRET_KEY", "sk_test_supersecretvalue"),
+            ("STRIPE_PUBLISHABLE_KEY", "pk_test_1"),
+        ])
+        .unwrap();
         assert!(!format!("{c:?}").contains("supersecret"));
         assert!(!c.describe().contains("supersecret"));
     }

@@ -84,7 +84,11 @@ fn sandbox_secret_key() -> SecretString {
 /// reached over HTTP at that address, exactly as real Stripe would be):
 /// opens and migrates the database, then assembles the router.
 pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketAddr) -> Result<Built, String> {
-    let host = if addr.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
+    let host = if addr.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    };
     let (mode, secret, publishable, default_base, default_js, sandbox) = match &config.mode {
         StripeMode::Sandbox => {
             // An external sandbox (STRIPE_API_BASE set) replaces the embedded one.
@@ -136,7 +140,10 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketA
         register_sandbox_webhook(stripe, receiver.clone(), format!("http://{host}/webhooks/stripe"));
     }
 
-    let state = AppState { leptos_options: leptos_options.clone(), service: service.clone() };
+    let state = AppState {
+        leptos_options: leptos_options.clone(),
+        service: service.clone(),
+    };
     let routes = generate_route_list(App);
     let ctx = {
         let service = service.clone();
@@ -157,7 +164,13 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketA
     if let Some(sb) = &sandbox {
         router = router.nest(SANDBOX_PATH, sandbox::router(sb.clone()));
     }
-    Ok(Built { router: web::harden(router), sandbox, sandbox_key, webhooks: receiver, mode })
+    Ok(Built {
+        router: web::harden(router),
+        sandbox,
+        sandbox_key,
+        webhooks: receiver,
+        mode,
+    })
 }
 
 /// Registers this server's webhook endpoint with the embedded sandbox once

@@ -21,7 +21,9 @@ pub struct Live {
 
 impl Default for Live {
     fn default() -> Self {
-        Live { tx: broadcast::channel(BUFFER).0 }
+        Live {
+            tx: broadcast::channel(BUFFER).0,
+        }
     }
 }
 
@@ -51,6 +53,9 @@ impl Live {
 }
 
 /// `GET /events` (behind the session middleware, which supplies the user).
-pub async fn events(Extension(live): Extension<Arc<Live>>, Extension(user): Extension<UserId>) -> impl axum::response::IntoResponse {
+pub async fn events(
+    Extension(live): Extension<Arc<Live>>,
+    Extension(user): Extension<UserId>,
+) -> impl axum::response::IntoResponse {
     live.stream(user)
 }

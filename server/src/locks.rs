@@ -15,7 +15,9 @@ pub struct KeyedLocks<K> {
 
 impl<K> Default for KeyedLocks<K> {
     fn default() -> Self {
-        KeyedLocks { locks: Mutex::new(HashMap::new()) }
+        KeyedLocks {
+            locks: Mutex::new(HashMap::new()),
+        }
     }
 }
 

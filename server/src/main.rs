@@ -10,9 +10,7 @@ const DEFAULT_SANDBOX_ADDR: &str = "127.0.0.1:12111";
 
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,server=info")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,server=info")))
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
@@ -56,7 +54,10 @@ async fn run_app() -> Result<(), String> {
         tracing::info!("sandbox API and Stripe.js stand-in at http://{addr}{}", server::SANDBOX_PATH);
     }
     tracing::info!("listening on http://{addr}");
-    axum::serve(listener, built.router).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())
+    axum::serve(listener, built.router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn run_sandbox(args: &[String]) -> Result<(), String> {
@@ -65,13 +66,18 @@ async fn run_sandbox(args: &[String]) -> Result<(), String> {
         [flag, a] if flag == "--addr" => a.parse().map_err(|e| format!("--addr {a}: {e}"))?,
         _ => return Err("usage: server sandbox [--addr HOST:PORT]".into()),
     };
-    let listener = TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let timing = server::sandbox::store::Timing::from_env();
     let sandbox = std::sync::Arc::new(server::sandbox::Sandbox::with_timing(timing));
     let router = server::web::harden(server::sandbox::router(sandbox));
     tracing::info!("Stripe sandbox on http://{addr} (API under /v1, Stripe.js at /js/stripe.js)");
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn shutdown_signal() {

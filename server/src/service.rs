@@ -7,8 +7,8 @@ use crate::stripe::types::{Customer, FcAccount, FcOwner, FcSession, FcTransactio
 use crate::stripe::{Form, StripeClient};
 use app::error::AppError;
 use app::model::{
-    AccountDetail, AccountId, ClientConfig, CustomerDetails, CustomerId, DataFeature, Day, LinkOptions, LinkSession, LinkedAccount,
-    Owner, Permission, SessionId, Transaction, TransactionFilter, TransactionsView,
+    AccountDetail, AccountId, ClientConfig, CustomerDetails, CustomerId, DataFeature, Day, LinkOptions, LinkSession,
+    LinkedAccount, Owner, Permission, SessionId, Transaction, TransactionFilter, TransactionsView,
 };
 use app::service::{LinkService, UserId};
 use async_trait::async_trait;
@@ -26,7 +26,13 @@ pub struct StripeService {
 
 impl StripeService {
     pub fn new(stripe: StripeClient, storage: Arc<Storage>, client: ClientConfig, live: Arc<crate::live::Live>) -> Self {
-        StripeService { stripe, storage, client, live, sync_locks: Default::default() }
+        StripeService {
+            stripe,
+            storage,
+            client,
+            live,
+            sync_locks: Default::default(),
+        }
     }
 
     /// The user's Customer, created on first use. Concurrent calls for one user
@@ -43,7 +49,9 @@ impl StripeService {
         };
         if let Some(id) = record.customer {
             if record.details != *details {
-                let form = Form::new().opt("name", details.name.clone()).opt("email", details.email.clone());
+                let form = Form::new()
+                    .opt("name", details.name.clone())
+                    .opt("email", details.email.clone());
                 let _: Customer = self.stripe.post(&format!("/v1/customers/{id}"), &form, None).await?;
                 self.storage.set_details(user, details).await?;
             }
@@ -77,7 +85,10 @@ impl LinkService for StripeService {
             .field("account_holder[customer]", customer.as_str())
             .list("permissions", options.permissions.iter().map(|p| p.as_str()))
             .list("prefetch", options.prefetch.iter().map(|f| f.prefetch_name()))
-            .list("filters[account_subcategories]", options.account_types.iter().map(|t| t.wire()))
+            .list(
+                "filters[account_subcategories]",
+                options.account_types.iter().map(|t| t.wire()),
+            )
             .list("filters[countries]", ["US"]);
         self.new_session(user, &customer, form).await
     }
@@ -98,8 +109,10 @@ impl LinkService for StripeService {
             return Err(AppError::SessionMismatch);
         }
         let customer = self.storage.user(user).await?.customer.ok_or(AppError::SessionMismatch)?;
-        let s: FcSession =
-            self.stripe.get(&format!("/v1/financial_connections/sessions/{session}"), &Form::new()).await?;
+        let s: FcSession = self
+            .stripe
+            .get(&format!("/v1/financial_connections/sessions/{session}"), &Form::new())
+            .await?;
         let holder = s.account_holder.as_ref().and_then(|h| h.customer.as_deref());
         if holder != Some(customer.as_str()) {
             tracing::warn!(session = %session, "session's account holder is not this user's customer");
@@ -127,20 +140,33 @@ impl LinkService for StripeService {
 
     async fn account(&self, user: &UserId, id: &AccountId) -> Result<AccountDetail, AppError> {
         self.authorize(user, id).await?;
-        let a = self.stripe.get(&format!("/v1/financial_connections/accounts/{id}"), &Form::new()).await?;
+        let a = self
+            .stripe
+            .get(&format!("/v1/financial_connections/accounts/{id}"), &Form::new())
+            .await?;
         self.reconciled(user, a).await
     }
 
     async fn refresh(&self, user: &UserId, id: &AccountId, feature: DataFeature) -> Result<AccountDetail, AppError> {
         self.authorize(user, id).await?;
         let form = Form::new().list("features", [feature.as_str()]);
-        let a = self.stripe.post(&format!("/v1/financial_connections/accounts/{id}/refresh"), &form, None).await?;
+        let a = self
+            .stripe
+            .post(&format!("/v1/financial_connections/accounts/{id}/refresh"), &form, None)
+            .await?;
         self.reconciled(user, a).await
     }
 
     async fn disconnect(&self, user: &UserId, id: &AccountId) -> Result<AccountDetail, AppError> {
         self.authorize(user, id).await?;
-        let a = self.stripe.post(&format!("/v1/financial_connections/accounts/{id}/disconnect"), &Form::new(), None).await?;
+        let a = self
+            .stripe
+            .post(
+                &format!("/v1/financial_connections/accounts/{id}/disconnect"),
+                &Form::new(),
+                None,
+            )
+            .await?;
         tracing::info!(account = %id, "disconnected");
         self.reconciled(user, a).await
     }
@@ -169,7 +195,10 @@ impl LinkService for StripeService {
         self.authorize(user, id).await?;
         let action = if subscribed { "subscribe" } else { "unsubscribe" };
         let form = Form::new().list("features", [DataFeature::Transactions.as_str()]);
-        let a = self.stripe.post(&format!("/v1/financial_connections/accounts/{id}/{action}"), &form, None).await?;
+        let a = self
+            .stripe
+            .post(&format!("/v1/financial_connections/accounts/{id}/{action}"), &form, None)
+            .await?;
         tracing::info!(account = %id, action, "transactions subscription");
         self.reconciled(user, a).await
     }
@@ -192,7 +221,11 @@ impl StripeService {
         })?;
         self.storage.add_pending_session(user, &session.id).await?;
         tracing::info!(session = %session.id, customer = %customer, "created Financial Connections session");
-        Ok(LinkSession { session_id: session.id, client_secret, client: self.client.clone() })
+        Ok(LinkSession {
+            session_id: session.id,
+            client_secret,
+            client: self.client.clone(),
+        })
     }
 
     /// Every read or action on an account starts here: not this user's → 404,
@@ -211,7 +244,10 @@ impl StripeService {
         let owners = match a.ownership_id() {
             Some(ownership) => {
                 let q = Form::new().field("ownership", ownership).field("limit", "100");
-                let list: List<FcOwner> = self.stripe.get(&format!("/v1/financial_connections/accounts/{}/owners", a.id), &q).await?;
+                let list: List<FcOwner> = self
+                    .stripe
+                    .get(&format!("/v1/financial_connections/accounts/{}/owners", a.id), &q)
+                    .await?;
                 Some(list.data.into_iter().map(Owner::from).collect())
             }
             None => None,
@@ -236,7 +272,11 @@ impl StripeService {
     pub async fn apply_event(&self, event_id: &str, kind: &str, account: Option<&AccountId>) -> Result<(), AppError> {
         let fetched = match account {
             Some(id) if self.storage.knows_account(id).await? => {
-                match self.stripe.get::<FcAccount>(&format!("/v1/financial_connections/accounts/{id}"), &Form::new()).await {
+                match self
+                    .stripe
+                    .get::<FcAccount>(&format!("/v1/financial_connections/accounts/{id}"), &Form::new())
+                    .await
+                {
                     Ok(a) => Some(a),
                     Err(e) if e.status() == Some(404) => None,
                     Err(e) => return Err(e.into()),
@@ -265,7 +305,10 @@ impl StripeService {
             None => None,
         };
         let fresh = fetched.map(LinkedAccount::from);
-        let applied = self.storage.apply_event(event_id, kind, fresh.as_ref(), sync.as_ref()).await?;
+        let applied = self
+            .storage
+            .apply_event(event_id, kind, fresh.as_ref(), sync.as_ref())
+            .await?;
         tracing::info!(event = event_id, kind, applied, "webhook event");
         if let (true, Some(a)) = (applied, fresh) {
             if let Some(owner) = self.storage.owner_of(&a.id).await? {
@@ -282,8 +325,9 @@ impl StripeService {
         if !a.permissions.contains(&Permission::Transactions) {
             return Ok(None);
         }
-        let Some((refresh_id, refreshed_at)) =
-            a.settled_transaction_refresh().and_then(|r| Some((r.id.clone()?, r.last_attempted_at)))
+        let Some((refresh_id, refreshed_at)) = a
+            .settled_transaction_refresh()
+            .and_then(|r| Some((r.id.clone()?, r.last_attempted_at)))
         else {
             return Ok(None);
         };
@@ -302,7 +346,11 @@ impl StripeService {
             other => other?,
         };
         tracing::info!(account = %a.id, refresh = %refresh_id, fetched = transactions.len(), "synced transactions");
-        Ok(Some(TransactionSync { refresh_id, refreshed_at, transactions }))
+        Ok(Some(TransactionSync {
+            refresh_id,
+            refreshed_at,
+            transactions,
+        }))
     }
 
     /// Every transaction that refreshes after `after` touched (all of them

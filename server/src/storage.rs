@@ -62,12 +62,18 @@ pub struct Storage {
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// An enum's wire name (`"checking"`), as stored.
 fn name_of<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 fn parse_name<T: DeserializeOwned>(s: &str) -> Result<T, StorageError> {
@@ -85,7 +91,10 @@ impl Storage {
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Storage { pool, customer_locks: Default::default() })
+        Ok(Storage {
+            pool,
+            customer_locks: Default::default(),
+        })
     }
 
     pub fn customer_lock(&self, user: &UserId) -> Arc<tokio::sync::Mutex<()>> {
@@ -109,14 +118,24 @@ impl Storage {
         let Some(row) = row else { return Ok(UserRecord::default()) };
         let customer: Option<String> = row.try_get("customer_id")?;
         Ok(UserRecord {
-            customer: customer.map(|c| CustomerId::parse(&c).map_err(|_| StorageError::Corrupt(c))).transpose()?,
-            details: CustomerDetails { name: row.try_get("name")?, email: row.try_get("email")? },
+            customer: customer
+                .map(|c| CustomerId::parse(&c).map_err(|_| StorageError::Corrupt(c)))
+                .transpose()?,
+            details: CustomerDetails {
+                name: row.try_get("name")?,
+                email: row.try_get("email")?,
+            },
         })
     }
 
     /// Records the user's Customer unless one is already recorded; returns
     /// the one that is (so a lost race keeps the first).
-    pub async fn set_customer(&self, user: &UserId, customer: &CustomerId, details: &CustomerDetails) -> Result<CustomerId, StorageError> {
+    pub async fn set_customer(
+        &self,
+        user: &UserId,
+        customer: &CustomerId,
+        details: &CustomerDetails,
+    ) -> Result<CustomerId, StorageError> {
         self.ensure_user(user).await?;
         sqlx::query("UPDATE users SET customer_id = ?, name = ?, email = ? WHERE id = ? AND customer_id IS NULL")
             .bind(customer.as_str())
@@ -125,7 +144,10 @@ impl Storage {
             .bind(user.as_str())
             .execute(&self.pool)
             .await?;
-        self.user(user).await?.customer.ok_or_else(|| StorageError::Corrupt("customer not recorded".into()))
+        self.user(user)
+            .await?
+            .customer
+            .ok_or_else(|| StorageError::Corrupt("customer not recorded".into()))
     }
 
     pub async fn set_details(&self, user: &UserId, details: &CustomerDetails) -> Result<(), StorageError> {
@@ -233,14 +255,15 @@ impl Storage {
         sync: Option<&TransactionSync>,
     ) -> Result<bool, StorageError> {
         let mut tx = self.pool.begin().await?;
-        let fresh = sqlx::query("INSERT INTO webhook_events (id, type, received_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING")
-            .bind(event_id)
-            .bind(kind)
-            .bind(now())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
+        let fresh =
+            sqlx::query("INSERT INTO webhook_events (id, type, received_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING")
+                .bind(event_id)
+                .bind(kind)
+                .bind(now())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
         if !fresh {
             return Ok(false);
         }
@@ -268,14 +291,25 @@ impl Storage {
 
     /// The newest transaction refresh already stored for the account.
     pub async fn transactions_cursor(&self, id: &AccountId) -> Result<Option<String>, StorageError> {
-        let row = sqlx::query("SELECT transactions_cursor FROM accounts WHERE id = ?").bind(id.as_str()).fetch_optional(&self.pool).await?;
-        Ok(row.map(|r| r.try_get::<Option<String>, _>("transactions_cursor")).transpose()?.flatten())
+        let row = sqlx::query("SELECT transactions_cursor FROM accounts WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row
+            .map(|r| r.try_get::<Option<String>, _>("transactions_cursor"))
+            .transpose()?
+            .flatten())
     }
 
     /// One page of the account's stored transactions (newest first) that
     /// match `filter`, with the daily net flow of the [`CHART_DAYS`] days up
     /// to `today`.
-    pub async fn transactions(&self, id: &AccountId, filter: &TransactionFilter, today: Day) -> Result<TransactionsView, StorageError> {
+    pub async fn transactions(
+        &self,
+        id: &AccountId,
+        filter: &TransactionFilter,
+        today: Day,
+    ) -> Result<TransactionsView, StorageError> {
         let (start, end) = filter.time_range();
         // One read transaction: a sync committing meanwhile cannot make the
         // counts, the page and the chart disagree.
@@ -309,7 +343,10 @@ impl Storage {
                 let status: String = r.try_get("status")?;
                 Ok(Transaction {
                     id: r.try_get("id")?,
-                    amount: Money { minor: r.try_get("amount_minor")?, currency: r.try_get("currency")? },
+                    amount: Money {
+                        minor: r.try_get("amount_minor")?,
+                        currency: r.try_get("currency")?,
+                    },
                     description: r.try_get("description")?,
                     status: TransactionStatus::parse(&status).ok_or(StorageError::Corrupt(status))?,
                     transacted_at: r.try_get("transacted_at")?,
@@ -317,8 +354,10 @@ impl Storage {
                 })
             })
             .collect::<Result<Vec<_>, StorageError>>()?;
-        let stored: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM transactions WHERE account_id = ?").bind(id.as_str()).fetch_one(&mut *tx).await?;
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM transactions WHERE account_id = ?")
+            .bind(id.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
         let synced_at: Option<i64> = sqlx::query_scalar("SELECT transactions_synced_at FROM accounts WHERE id = ?")
             .bind(id.as_str())
             .fetch_optional(&mut *tx)
@@ -349,13 +388,20 @@ impl Storage {
 
     /// Who linked this account, if anyone.
     pub async fn owner_of(&self, id: &AccountId) -> Result<Option<UserId>, StorageError> {
-        let row = sqlx::query("SELECT user_id FROM accounts WHERE id = ?").bind(id.as_str()).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT user_id FROM accounts WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|r| r.try_get::<String, _>("user_id")).transpose()?.map(UserId::new))
     }
 
     /// Whether any user linked this account (webhooks for others are ignored).
     pub async fn knows_account(&self, id: &AccountId) -> Result<bool, StorageError> {
-        Ok(sqlx::query("SELECT 1 FROM accounts WHERE id = ?").bind(id.as_str()).fetch_optional(&self.pool).await?.is_some())
+        Ok(sqlx::query("SELECT 1 FROM accounts WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
     }
 
     /// The user's accounts, first linked first.
@@ -381,7 +427,10 @@ impl Storage {
                     subcategory: parse_name(&r.try_get::<String, _>("subcategory")?)?,
                     status: parse_name(&r.try_get::<String, _>("status")?)?,
                     permissions: names.iter().filter_map(|n| Permission::parse(n)).collect(),
-                    balance: match (r.try_get::<Option<i64>, _>("balance_minor")?, r.try_get::<Option<String>, _>("balance_currency")?) {
+                    balance: match (
+                        r.try_get::<Option<i64>, _>("balance_minor")?,
+                        r.try_get::<Option<String>, _>("balance_currency")?,
+                    ) {
                         (Some(minor), Some(currency)) => Some(Money { minor, currency }),
                         _ => None,
                     },
@@ -411,7 +460,13 @@ async fn daily_flows(conn: &mut sqlx::SqliteConnection, id: &AccountId, today: D
     for r in rows {
         let currency: String = r.try_get("currency")?;
         if flows.last().is_none_or(|f| f.currency != currency) {
-            flows.push(DailyFlow { currency, first_day: first, net: vec![0; CHART_DAYS], money_in: 0, money_out: 0 });
+            flows.push(DailyFlow {
+                currency,
+                first_day: first,
+                net: vec![0; CHART_DAYS],
+                money_in: 0,
+                money_out: 0,
+            });
         }
         let Some(flow) = flows.last_mut() else { continue };
         let day: i64 = r.try_get("day")?;
@@ -427,7 +482,11 @@ async fn daily_flows(conn: &mut sqlx::SqliteConnection, id: &AccountId, today: D
 /// Upserts a sync's transactions (a newer `updated` always wins, so an older
 /// answer arriving late cannot undo a pending → posted change) and moves the
 /// cursor forward, never back.
-async fn store_transactions(conn: &mut sqlx::SqliteConnection, account: &AccountId, sync: &TransactionSync) -> Result<(), StorageError> {
+async fn store_transactions(
+    conn: &mut sqlx::SqliteConnection,
+    account: &AccountId,
+    sync: &TransactionSync,
+) -> Result<(), StorageError> {
     for t in &sync.transactions {
         sqlx::query(
             "INSERT INTO transactions (id, account_id, amount_minor, currency, description, status, transacted_at, updated) \
@@ -518,14 +577,23 @@ mod tests {
         let (s, path) = temp_db().await;
         let user = UserId::new("u1");
         let cus = CustomerId::parse("cus_1").unwrap();
-        let details = CustomerDetails { name: Some("Jenny".into()), email: None };
+        let details = CustomerDetails {
+            name: Some("Jenny".into()),
+            email: None,
+        };
         assert_eq!(s.set_customer(&user, &cus, &details).await.unwrap(), cus);
         let sess = SessionId::parse("fcsess_1").unwrap();
         s.add_pending_session(&user, &sess).await.unwrap();
         assert!(s.confirm(&user, &sess, &cus, &[account("fca_1")]).await.unwrap());
         drop(s);
         let again = Storage::open(&format!("sqlite://{}", path.display())).await.unwrap();
-        assert_eq!(again.user(&user).await.unwrap(), UserRecord { customer: Some(cus), details });
+        assert_eq!(
+            again.user(&user).await.unwrap(),
+            UserRecord {
+                customer: Some(cus),
+                details
+            }
+        );
         assert_eq!(again.accounts(&user).await.unwrap(), vec![account("fca_1")]);
     }
 
@@ -535,7 +603,10 @@ mod tests {
         let user = UserId::new("u1");
         let first = CustomerId::parse("cus_first").unwrap();
         s.set_customer(&user, &first, &CustomerDetails::default()).await.unwrap();
-        let kept = s.set_customer(&user, &CustomerId::parse("cus_second").unwrap(), &CustomerDetails::default()).await.unwrap();
+        let kept = s
+            .set_customer(&user, &CustomerId::parse("cus_second").unwrap(), &CustomerDetails::default())
+            .await
+            .unwrap();
         assert_eq!(kept, first);
     }
 
@@ -551,7 +622,10 @@ mod tests {
         assert!(!s.confirm(&bob, &sess, &cus, &[account("fca_b")]).await.unwrap());
         assert!(s.accounts(&bob).await.unwrap().is_empty());
         assert!(s.confirm(&alice, &sess, &cus, &[account("fca_a")]).await.unwrap());
-        assert!(!s.confirm(&alice, &sess, &cus, &[account("fca_a")]).await.unwrap(), "second confirm");
+        assert!(
+            !s.confirm(&alice, &sess, &cus, &[account("fca_a")]).await.unwrap(),
+            "second confirm"
+        );
     }
 
     #[tokio::test]
@@ -573,11 +647,16 @@ mod tests {
         let (s, _) = temp_db().await;
         let user = UserId::new("u");
         for i in 0..8 {
-            s.add_pending_session(&user, &SessionId::parse(&format!("fcsess_{i}")).unwrap()).await.unwrap();
+            s.add_pending_session(&user, &SessionId::parse(&format!("fcsess_{i}")).unwrap())
+                .await
+                .unwrap();
         }
         assert!(!s.is_pending(&user, &SessionId::parse("fcsess_0").unwrap()).await.unwrap());
         assert!(s.is_pending(&user, &SessionId::parse("fcsess_7").unwrap()).await.unwrap());
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pending_sessions").fetch_one(&s.pool).await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pending_sessions")
+            .fetch_one(&s.pool)
+            .await
+            .unwrap();
         assert_eq!(n, MAX_PENDING_SESSIONS);
     }
 
@@ -586,7 +665,9 @@ mod tests {
         let user = UserId::new("u");
         let sess = SessionId::parse("fcsess_1").unwrap();
         s.add_pending_session(&user, &sess).await.unwrap();
-        s.confirm(&user, &sess, &CustomerId::parse("cus_1").unwrap(), &[account("fca_1")]).await.unwrap();
+        s.confirm(&user, &sess, &CustomerId::parse("cus_1").unwrap(), &[account("fca_1")])
+            .await
+            .unwrap();
         user
     }
 
@@ -595,7 +676,10 @@ mod tests {
         let (s, _) = temp_db().await;
         let user = linked_one(&s).await;
         let mut with_balance = account("fca_1");
-        with_balance.balance = Some(Money { minor: 12_345, currency: "usd".into() });
+        with_balance.balance = Some(Money {
+            minor: 12_345,
+            currency: "usd".into(),
+        });
         s.reconcile(&with_balance, None).await.unwrap();
         s.reconcile(&account("fca_1"), None).await.unwrap(); // no balance in this answer
         assert_eq!(s.accounts(&user).await.unwrap()[0].balance, with_balance.balance);
@@ -607,10 +691,21 @@ mod tests {
         let user = linked_one(&s).await;
         let mut inactive = account("fca_1");
         inactive.status = AccountStatus::Inactive;
-        assert!(s.apply_event("evt_1", "financial_connections.account.deactivated", Some(&inactive), None).await.unwrap());
+        assert!(s
+            .apply_event("evt_1", "financial_connections.account.deactivated", Some(&inactive), None)
+            .await
+            .unwrap());
         assert_eq!(s.accounts(&user).await.unwrap()[0].status, AccountStatus::Inactive);
         // Redelivered: a no-op, even with other data.
-        assert!(!s.apply_event("evt_1", "financial_connections.account.deactivated", Some(&account("fca_1")), None).await.unwrap());
+        assert!(!s
+            .apply_event(
+                "evt_1",
+                "financial_connections.account.deactivated",
+                Some(&account("fca_1")),
+                None
+            )
+            .await
+            .unwrap());
         assert_eq!(s.accounts(&user).await.unwrap()[0].status, AccountStatus::Inactive);
         assert!(s.knows_account(&AccountId::parse("fca_1").unwrap()).await.unwrap());
         assert!(!s.knows_account(&AccountId::parse("fca_2").unwrap()).await.unwrap());
@@ -619,7 +714,10 @@ mod tests {
     fn txn(id: &str, minor: i64, status: TransactionStatus, at: i64, updated: i64) -> Transaction {
         Transaction {
             id: id.into(),
-            amount: Money { minor, currency: "usd".into() },
+            amount: Money {
+                minor,
+                currency: "usd".into(),
+            },
             description: format!("txn {id}"),
             status,
             transacted_at: at,
@@ -628,7 +726,11 @@ mod tests {
     }
 
     fn sync(refresh: &str, at: i64, transactions: Vec<Transaction>) -> TransactionSync {
-        TransactionSync { refresh_id: refresh.into(), refreshed_at: at, transactions }
+        TransactionSync {
+            refresh_id: refresh.into(),
+            refreshed_at: at,
+            transactions,
+        }
     }
 
     #[tokio::test]
@@ -639,21 +741,71 @@ mod tests {
         let a = account("fca_1");
         let day = Day(20_781);
         let t = day.start() + 3_600;
-        s.reconcile(&a, Some(&sync("fctxnref_1", 100, vec![txn("fctxn_a", -500, TransactionStatus::Pending, t, 100)]))).await.unwrap();
+        s.reconcile(
+            &a,
+            Some(&sync(
+                "fctxnref_1",
+                100,
+                vec![txn("fctxn_a", -500, TransactionStatus::Pending, t, 100)],
+            )),
+        )
+        .await
+        .unwrap();
         assert_eq!(s.transactions_cursor(&id).await.unwrap().as_deref(), Some("fctxnref_1"));
         // A newer refresh posts it; an older answer arriving late changes nothing.
-        s.reconcile(&a, Some(&sync("fctxnref_2", 200, vec![txn("fctxn_a", -500, TransactionStatus::Posted, t, 200)]))).await.unwrap();
-        s.reconcile(&a, Some(&sync("fctxnref_1", 100, vec![txn("fctxn_a", -500, TransactionStatus::Pending, t, 100)]))).await.unwrap();
+        s.reconcile(
+            &a,
+            Some(&sync(
+                "fctxnref_2",
+                200,
+                vec![txn("fctxn_a", -500, TransactionStatus::Posted, t, 200)],
+            )),
+        )
+        .await
+        .unwrap();
+        s.reconcile(
+            &a,
+            Some(&sync(
+                "fctxnref_1",
+                100,
+                vec![txn("fctxn_a", -500, TransactionStatus::Pending, t, 100)],
+            )),
+        )
+        .await
+        .unwrap();
         assert_eq!(s.transactions_cursor(&id).await.unwrap().as_deref(), Some("fctxnref_2"));
-        let all = TransactionFilter { page: 1, ..Default::default() };
+        let all = TransactionFilter {
+            page: 1,
+            ..Default::default()
+        };
         let v = s.transactions(&id, &all, day).await.unwrap();
         assert_eq!((v.stored, v.matching, v.synced_at), (1, 1, Some(200)));
         assert_eq!(v.items[0].status, TransactionStatus::Posted);
         // A redelivered event applies nothing, not even its transactions.
-        let late = sync("fctxnref_3", 300, vec![txn("fctxn_b", 900, TransactionStatus::Posted, t, 300)]);
-        assert!(s.apply_event("evt_1", "financial_connections.account.refreshed_transactions", Some(&a), Some(&late)).await.unwrap());
+        let late = sync(
+            "fctxnref_3",
+            300,
+            vec![txn("fctxn_b", 900, TransactionStatus::Posted, t, 300)],
+        );
+        assert!(s
+            .apply_event(
+                "evt_1",
+                "financial_connections.account.refreshed_transactions",
+                Some(&a),
+                Some(&late)
+            )
+            .await
+            .unwrap());
         let dup = sync("fctxnref_4", 400, vec![txn("fctxn_c", 1, TransactionStatus::Posted, t, 400)]);
-        assert!(!s.apply_event("evt_1", "financial_connections.account.refreshed_transactions", Some(&a), Some(&dup)).await.unwrap());
+        assert!(!s
+            .apply_event(
+                "evt_1",
+                "financial_connections.account.refreshed_transactions",
+                Some(&a),
+                Some(&dup)
+            )
+            .await
+            .unwrap());
         assert_eq!(s.transactions(&id, &all, day).await.unwrap().stored, 2);
     }
 
@@ -666,11 +818,17 @@ mod tests {
         let mut txns = Vec::new();
         for i in 0..100i64 {
             // One a day going back 100 days: 2 in, then 3 out; every 10th is void.
-            let status = if i % 10 == 0 { TransactionStatus::Void } else { TransactionStatus::Posted };
+            let status = if i % 10 == 0 {
+                TransactionStatus::Void
+            } else {
+                TransactionStatus::Posted
+            };
             let amount = if i % 2 == 0 { 200 } else { -300 };
             txns.push(txn(&format!("fctxn_{i:03}"), amount, status, today.plus(-i).start() + 60, 1));
         }
-        s.reconcile(&account("fca_1"), Some(&sync("fctxnref_1", 1, txns))).await.unwrap();
+        s.reconcile(&account("fca_1"), Some(&sync("fctxnref_1", 1, txns)))
+            .await
+            .unwrap();
 
         let p = |page, status, from: Option<Day>, to: Option<Day>| TransactionFilter { from, to, status, page };
         let first = s.transactions(&id, &p(1, None, None, None), today).await.unwrap();
@@ -679,13 +837,22 @@ mod tests {
         assert_eq!(first.items[0].id, "fctxn_000", "newest first");
         let last = s.transactions(&id, &p(5, None, None, None), today).await.unwrap();
         assert_eq!(last.items.last().map(|t| t.id.as_str()), Some("fctxn_099"));
-        let void = s.transactions(&id, &p(1, Some(TransactionStatus::Void), None, None), today).await.unwrap();
+        let void = s
+            .transactions(&id, &p(1, Some(TransactionStatus::Void), None, None), today)
+            .await
+            .unwrap();
         assert_eq!(void.matching, 10);
-        let week = s.transactions(&id, &p(1, None, Some(today.plus(-6)), Some(today)), today).await.unwrap();
+        let week = s
+            .transactions(&id, &p(1, None, Some(today.plus(-6)), Some(today)), today)
+            .await
+            .unwrap();
         assert_eq!(week.matching, 7, "both ends included");
 
         let flow = &first.flows[0];
-        assert_eq!((flow.currency.as_str(), flow.net.len(), flow.first_day), ("usd", CHART_DAYS, today.plus(-89)));
+        assert_eq!(
+            (flow.currency.as_str(), flow.net.len(), flow.first_day),
+            ("usd", CHART_DAYS, today.plus(-89))
+        );
         assert_eq!(flow.net[89], 0, "today's transaction is void");
         assert_eq!(flow.net[88], -300);
         assert_eq!(flow.net[87], 200);
@@ -699,11 +866,9 @@ mod tests {
     #[tokio::test]
     async fn transactions_belong_to_their_account() {
         let (s, _) = temp_db().await;
-        let orphan = sqlx::query(
-            "INSERT INTO transactions VALUES ('fctxn_x', 'fca_nobody', 1, 'usd', 'x', 'posted', 0, 0)",
-        )
-        .execute(&s.pool)
-        .await;
+        let orphan = sqlx::query("INSERT INTO transactions VALUES ('fctxn_x', 'fca_nobody', 1, 'usd', 'x', 'posted', 0, 0)")
+            .execute(&s.pool)
+            .await;
         assert!(orphan.is_err(), "foreign key to accounts");
         linked_one(&s).await;
         let bad = sqlx::query("INSERT INTO transactions VALUES ('fctxn_y', 'fca_1', 1, 'usd', 'x', 'refunded', 0, 0)")
@@ -715,9 +880,10 @@ mod tests {
     #[tokio::test]
     async fn constraints_hold() {
         let (s, _) = temp_db().await;
-        let orphan = sqlx::query("INSERT INTO pending_sessions (session_id, user_id, created_at) VALUES ('fcsess_x', 'nobody', 0)")
-            .execute(&s.pool)
-            .await;
+        let orphan =
+            sqlx::query("INSERT INTO pending_sessions (session_id, user_id, created_at) VALUES ('fcsess_x', 'nobody', 0)")
+                .execute(&s.pool)
+                .await;
         assert!(orphan.is_err(), "foreign keys are enforced");
         s.ensure_user(&UserId::new("u")).await.unwrap();
         let bad_status = sqlx::query(

@@ -19,7 +19,10 @@ pub fn harden(router: Router) -> Router {
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header(header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
         // Stripe's OAuth institutions open a popup: same-origin-allow-popups, never same-origin.
-        .layer(header(header::HeaderName::from_static("cross-origin-opener-policy"), "same-origin-allow-popups"))
+        .layer(header(
+            header::HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin-allow-popups",
+        ))
         .layer(TraceLayer::new_for_http())
 }
 

@@ -72,7 +72,8 @@ pub fn verify(header: &str, body: &[u8], secrets: &[SecretString], now: i64, tol
     }
     let matched = secrets.iter().any(|secret| {
         // verify_slice compares in constant time.
-        v1.iter().any(|sig| signed(secret.expose_secret(), t, body).verify_slice(sig).is_ok())
+        v1.iter()
+            .any(|sig| signed(secret.expose_secret(), t, body).verify_slice(sig).is_ok())
     });
     if !matched {
         return Err(SignatureError::NoMatch);
@@ -92,7 +93,10 @@ pub struct Receiver {
 
 impl Receiver {
     pub fn new(secrets: Vec<SecretString>, service: Arc<StripeService>) -> Self {
-        Receiver { secrets: RwLock::new(secrets), service }
+        Receiver {
+            secrets: RwLock::new(secrets),
+            service,
+        }
     }
 
     /// Replaces the accepted secrets (sandbox mode learns its secret at start).
@@ -123,7 +127,10 @@ struct EventData {
 }
 
 pub fn unix_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes) -> (StatusCode, &'static str) {
@@ -132,7 +139,10 @@ async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes
         tracing::warn!("webhook received but STRIPE_WEBHOOK_SECRET is not set");
         return (StatusCode::SERVICE_UNAVAILABLE, "webhooks are not configured");
     }
-    let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let signature = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     if let Err(e) = verify(signature, &body, &secrets, unix_now(), TOLERANCE_SECS) {
         tracing::warn!("rejected webhook: {e}");
         return (StatusCode::BAD_REQUEST, "invalid signature");
@@ -140,14 +150,19 @@ async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes
     let Ok(event) = serde_json::from_slice::<Event>(&body) else {
         return (StatusCode::BAD_REQUEST, "not a Stripe event");
     };
-    let id_ok = event.id.starts_with("evt_") && event.id.len() <= 255 && event.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let id_ok =
+        event.id.starts_with("evt_") && event.id.len() <= 255 && event.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if !id_ok {
         return (StatusCode::BAD_REQUEST, "not a Stripe event id");
     }
     let account = event
         .kind
         .starts_with("financial_connections.account.")
-        .then(|| event.data.object["id"].as_str().and_then(|id| app::model::AccountId::parse(id).ok()))
+        .then(|| {
+            event.data.object["id"]
+                .as_str()
+                .and_then(|id| app::model::AccountId::parse(id).ok())
+        })
         .flatten();
     match r.service.apply_event(&event.id, &event.kind, account.as_ref()).await {
         Ok(()) => (StatusCode::OK, "ok"),
@@ -172,17 +187,33 @@ mod tests {
     fn the_reference_vector() {
         assert_eq!(signature("whsec_test_secret", T, BODY), V1);
         let h = format!("t={T},v1={V1}");
-        assert_eq!(verify(&h, BODY, &secrets(&["whsec_test_secret"]), T + 10, TOLERANCE_SECS), Ok(()));
+        assert_eq!(
+            verify(&h, BODY, &secrets(&["whsec_test_secret"]), T + 10, TOLERANCE_SECS),
+            Ok(())
+        );
     }
 
     #[test]
     fn wrong_secret_tampered_body_and_old_timestamps_fail() {
         let h = format!("t={T},v1={V1}");
-        assert_eq!(verify(&h, BODY, &secrets(&["whsec_other"]), T, TOLERANCE_SECS), Err(SignatureError::NoMatch));
-        assert_eq!(verify(&h, b"{\"id\":\"evt_x\"}", &secrets(&["whsec_test_secret"]), T, TOLERANCE_SECS), Err(SignatureError::NoMatch));
-        assert_eq!(verify(&h, BODY, &secrets(&["whsec_test_secret"]), T + 301, TOLERANCE_SECS), Err(SignatureError::Expired));
+        assert_eq!(
+            verify(&h, BODY, &secrets(&["whsec_other"]), T, TOLERANCE_SECS),
+            Err(SignatureError::NoMatch)
+        );
+        assert_eq!(
+            verify(&h, b"{\"id\":\"evt_x\"}", &secrets(&["whsec_test_secret"]), T, TOLERANCE_SECS),
+            Err(SignatureError::NoMatch)
+        );
+        assert_eq!(
+            verify(&h, BODY, &secrets(&["whsec_test_secret"]), T + 301, TOLERANCE_SECS),
+            Err(SignatureError::Expired)
+        );
         for bad in ["", "t=abc,v1=00", "v1=00", &format!("t={T}"), &format!("t={T},v1=zz")] {
-            assert_eq!(verify(bad, BODY, &secrets(&["whsec_test_secret"]), T, TOLERANCE_SECS), Err(SignatureError::Malformed), "{bad}");
+            assert_eq!(
+                verify(bad, BODY, &secrets(&["whsec_test_secret"]), T, TOLERANCE_SECS),
+                Err(SignatureError::Malformed),
+                "{bad}"
+            );
         }
     }
 
@@ -191,6 +222,9 @@ mod tests {
         let h = format!("t={T},v1={},v1={V1},v0=ignored", "00".repeat(32));
         assert_eq!(verify(&h, BODY, &secrets(&["whsec_test_secret"]), T, TOLERANCE_SECS), Ok(()));
         let new = header("whsec_new", T, BODY);
-        assert_eq!(verify(&new, BODY, &secrets(&["whsec_old", "whsec_new"]), T, TOLERANCE_SECS), Ok(()));
+        assert_eq!(
+            verify(&new, BODY, &secrets(&["whsec_old", "whsec_new"]), T, TOLERANCE_SECS),
+            Ok(())
+        );
     }
 }

@@ -11,9 +11,20 @@ use serde_json::json;
 #[tokio::test]
 async fn the_page_renders_on_the_server_in_sandbox_mode() {
     let app = spawn().await;
-    let html = app.http.get(format!("{}/", app.base)).send().await.unwrap().text().await.unwrap();
+    let html = app
+        .http
+        .get(format!("{}/", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("Link your bank account"));
-    assert!(html.contains(r#"data-testid="mode-badge""#) && html.contains(r#"mode-sandbox">Sandbox</span>"#), "the badge is rendered on the server");
+    assert!(
+        html.contains(r#"data-testid="mode-badge""#) && html.contains(r#"mode-sandbox">Sandbox</span>"#),
+        "the badge is rendered on the server"
+    );
     assert!(html.contains("/pkg/fc_app"), "hydration scripts are linked");
     assert!(!html.contains("sk_test_"), "secret key in the page");
     let resp = app.http.get(format!("{}/no/such/page", app.base)).send().await.unwrap();
@@ -26,14 +37,18 @@ async fn the_page_renders_on_the_server_in_sandbox_mode() {
 async fn link_then_confirm_lists_the_accounts() {
     let app = spawn().await;
     let browser = app.browser().await;
-    let (s, session) = browser.call("start_link", &[("name", ""), ("email", ""), ("permissions", ALL_PERMISSIONS)]).await;
+    let (s, session) = browser
+        .call("start_link", &[("name", ""), ("email", ""), ("permissions", ALL_PERMISSIONS)])
+        .await;
     assert_eq!(s, StatusCode::OK, "{session}");
     assert_eq!(session["client"]["mode"], "Sandbox");
     assert_eq!(session["client"]["publishable_key"], "pk_test_sandbox");
     assert_eq!(session["client"]["stripe_js_url"], "/sandbox/js/stripe.js");
     assert!(!session.to_string().contains("sk_test_"));
     browser.complete_modal(session["client_secret"].as_str().unwrap()).await;
-    let (s, accounts) = browser.call("confirm_link", &[("session_id", session["session_id"].as_str().unwrap())]).await;
+    let (s, accounts) = browser
+        .call("confirm_link", &[("session_id", session["session_id"].as_str().unwrap())])
+        .await;
     assert_eq!(s, StatusCode::OK, "{accounts}");
     assert_eq!(accounts.as_array().unwrap().len(), 1);
     assert_eq!(accounts[0]["institution_name"], "Test Institution");
@@ -47,7 +62,9 @@ async fn link_then_confirm_lists_the_accounts() {
 async fn a_cancelled_modal_confirms_to_no_accounts() {
     let app = spawn().await;
     let browser = app.browser().await;
-    let (_, session) = browser.call("start_link", &[("name", ""), ("email", ""), ("permissions", ALL_PERMISSIONS)]).await;
+    let (_, session) = browser
+        .call("start_link", &[("name", ""), ("email", ""), ("permissions", ALL_PERMISSIONS)])
+        .await;
     let resp = app
         .http
         .post(format!("{}/sandbox/connect/api/cancel", app.base))
@@ -56,7 +73,9 @@ async fn a_cancelled_modal_confirms_to_no_accounts() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let (s, accounts) = browser.call("confirm_link", &[("session_id", session["session_id"].as_str().unwrap())]).await;
+    let (s, accounts) = browser
+        .call("confirm_link", &[("session_id", session["session_id"].as_str().unwrap())])
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(accounts, json!([]));
 }
@@ -66,7 +85,9 @@ async fn only_the_session_this_browser_started_can_be_confirmed() {
     let app = spawn().await;
     let alice = app.browser().await;
     let mallory = app.browser().await;
-    let (_, session) = alice.call("start_link", &[("name", ""), ("email", ""), ("permissions", ALL_PERMISSIONS)]).await;
+    let (_, session) = alice
+        .call("start_link", &[("name", ""), ("email", ""), ("permissions", ALL_PERMISSIONS)])
+        .await;
     let sid = session["session_id"].as_str().unwrap();
     alice.complete_modal(session["client_secret"].as_str().unwrap()).await;
 
@@ -91,11 +112,21 @@ async fn only_the_session_this_browser_started_can_be_confirmed() {
 async fn bad_input_is_refused_with_the_field_named() {
     let app = spawn().await;
     let browser = app.browser().await;
-    let (s, err) = browser.call("start_link", &[("name", ""), ("email", "not-an-email"), ("permissions", ALL_PERMISSIONS)]).await;
+    let (s, err) = browser
+        .call(
+            "start_link",
+            &[("name", ""), ("email", "not-an-email"), ("permissions", ALL_PERMISSIONS)],
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(err["InvalidInput"]["field"], "email");
     let long = "x".repeat(101);
-    let (s, err) = browser.call("start_link", &[("name", &long), ("email", ""), ("permissions", ALL_PERMISSIONS)]).await;
+    let (s, err) = browser
+        .call(
+            "start_link",
+            &[("name", &long), ("email", ""), ("permissions", ALL_PERMISSIONS)],
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(err["InvalidInput"]["field"], "name");
     let (s, _) = browser.call("start_link", &[("email", "")]).await;
@@ -103,7 +134,12 @@ async fn bad_input_is_refused_with_the_field_named() {
     assert_eq!(app.sandbox.customer_count(), 0, "nothing was created for bad input");
 
     let huge = "x".repeat(200 * 1024);
-    let (s, _) = browser.call("start_link", &[("name", &huge), ("email", ""), ("permissions", ALL_PERMISSIONS)]).await;
+    let (s, _) = browser
+        .call(
+            "start_link",
+            &[("name", &huge), ("email", ""), ("permissions", ALL_PERMISSIONS)],
+        )
+        .await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
@@ -184,9 +220,15 @@ async fn ownership_is_compared_with_the_name_given() {
     let alice = app.browser().await; // links as "Jenny Rosen" (see Browser::link)
     let id = alice.link().await[0]["id"].as_str().unwrap().to_owned();
     let (_, d) = alice.call("load_account", &[("id", &id)]).await;
-    assert_eq!((d["owners"].clone(), d["name_match"].clone()), (json!(null), json!("NoOwnerData")));
+    assert_eq!(
+        (d["owners"].clone(), d["name_match"].clone()),
+        (json!(null), json!("NoOwnerData"))
+    );
     let (s, started) = alice.call("refresh_account", &[("id", &id), ("feature", "ownership")]).await;
-    assert_eq!((s, &started["ownership_refresh"]["status"]), (StatusCode::OK, &json!("pending")));
+    assert_eq!(
+        (s, &started["ownership_refresh"]["status"]),
+        (StatusCode::OK, &json!("pending"))
+    );
     let mut detail = started;
     for _ in 0..100 {
         if detail["ownership_refresh"]["status"] == "succeeded" {
@@ -210,25 +252,47 @@ async fn link_options_are_validated_and_applied() {
         ("balances", "", "yacht", "account_types"),
     ] {
         let (s, err) = b
-            .call("start_link", &[("name", ""), ("email", ""), ("permissions", perms), ("prefetch", pre), ("account_types", types)])
+            .call(
+                "start_link",
+                &[
+                    ("name", ""),
+                    ("email", ""),
+                    ("permissions", perms),
+                    ("prefetch", pre),
+                    ("account_types", types),
+                ],
+            )
             .await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{perms}/{pre}/{types}");
         assert_eq!(err["InvalidInput"]["field"], field);
     }
     let (s, session) = b
-        .call("start_link", &[("name", ""), ("email", ""), ("permissions", "balances"), ("prefetch", "balance"), ("account_types", "savings")])
+        .call(
+            "start_link",
+            &[
+                ("name", ""),
+                ("email", ""),
+                ("permissions", "balances"),
+                ("prefetch", "balance"),
+                ("account_types", "savings"),
+            ],
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{session}");
     let resp = app
         .http
         .post(format!("{}/sandbox/connect/api/complete", app.base))
-        .json(&json!({"client_secret": session["client_secret"], "publishable_key": "pk_test_sandbox",
-                      "institution": "test_institution", "accounts": ["savings"]}))
+        .json(
+            &json!({"client_secret": session["client_secret"], "publishable_key": "pk_test_sandbox",
+                      "institution": "test_institution", "accounts": ["savings"]}),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let (_, accounts) = b.call("confirm_link", &[("session_id", session["session_id"].as_str().unwrap())]).await;
+    let (_, accounts) = b
+        .call("confirm_link", &[("session_id", session["session_id"].as_str().unwrap())])
+        .await;
     assert_eq!(accounts[0]["permissions"], json!(["balances"]));
 }
 
@@ -240,24 +304,42 @@ async fn details_are_saved_on_the_customer_and_used_for_the_owner_check() {
     assert_eq!((s, d), (StatusCode::OK, json!({"name": null, "email": null})));
     // Before any Customer exists they are kept for the first link, even
     // one started with blank fields (a bank token, or a form not prefilled yet).
-    let (s, d) = alice.call("save_details", &[("name", "Jenny Rosen"), ("email", "jenny@example.com")]).await;
+    let (s, d) = alice
+        .call("save_details", &[("name", "Jenny Rosen"), ("email", "jenny@example.com")])
+        .await;
     assert_eq!(s, StatusCode::OK, "{d}");
-    let (s, session) = alice.call("start_link", &[("name", ""), ("email", ""), ("permissions", ALL_PERMISSIONS)]).await;
+    let (s, session) = alice
+        .call("start_link", &[("name", ""), ("email", ""), ("permissions", ALL_PERMISSIONS)])
+        .await;
     assert_eq!(s, StatusCode::OK, "{session}");
     let key = app.built_sandbox_key.clone().unwrap();
     let customers = || {
-        app.sandbox.with_space(&key, |s| s.customers.values().map(|c| (c.name.clone(), c.email.clone())).collect::<Vec<_>>())
+        app.sandbox.with_space(&key, |s| {
+            s.customers
+                .values()
+                .map(|c| (c.name.clone(), c.email.clone()))
+                .collect::<Vec<_>>()
+        })
     };
-    assert_eq!(customers(), vec![(Some("Jenny Rosen".to_owned()), Some("jenny@example.com".to_owned()))]);
+    assert_eq!(
+        customers(),
+        vec![(Some("Jenny Rosen".to_owned()), Some("jenny@example.com".to_owned()))]
+    );
     alice.complete_modal(session["client_secret"].as_str().unwrap()).await;
-    let (_, linked) = alice.call("confirm_link", &[("session_id", session["session_id"].as_str().unwrap())]).await;
+    let (_, linked) = alice
+        .call("confirm_link", &[("session_id", session["session_id"].as_str().unwrap())])
+        .await;
     let id = linked[0]["id"].as_str().unwrap().to_owned();
     let (_, d) = alice.call("load_details", &[]).await;
     assert_eq!(d["name"], "Jenny Rosen", "a blank link form cleared nothing");
 
     let (s, d) = alice.call("save_details", &[("name", "  Jane Smith "), ("email", "")]).await;
     assert_eq!((s, d), (StatusCode::OK, json!({"name": "Jane Smith", "email": null})));
-    assert_eq!(customers(), vec![(Some("Jane Smith".to_owned()), None)], "one Customer, updated, email cleared");
+    assert_eq!(
+        customers(),
+        vec![(Some("Jane Smith".to_owned()), None)],
+        "one Customer, updated, email cleared"
+    );
 
     // The owner check now compares with the new name.
     alice.call("refresh_account", &[("id", &id), ("feature", "ownership")]).await;
@@ -272,7 +354,10 @@ async fn details_are_saved_on_the_customer_and_used_for_the_owner_check() {
     assert_eq!(detail["name_match"], "DoesNotMatch");
 
     // Bad input is refused with its field, and what was saved stays.
-    for (field, form) in [("email", [("name", "x"), ("email", "not-an-email")]), ("name", [("name", "a\u{7}b"), ("email", "")])] {
+    for (field, form) in [
+        ("email", [("name", "x"), ("email", "not-an-email")]),
+        ("name", [("name", "a\u{7}b"), ("email", "")]),
+    ] {
         let (s, err) = alice.call("save_details", &form).await;
         assert_eq!((s, &err["InvalidInput"]["field"]), (StatusCode::BAD_REQUEST, &json!(field)));
     }

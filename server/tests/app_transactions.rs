@@ -59,7 +59,10 @@ async fn subscribing_syncs_transactions_by_webhook_and_they_page_and_filter() {
     assert_eq!(flow["currency"], "usd");
     let net: Vec<i64> = flow["net"].as_array().unwrap().iter().map(|n| n.as_i64().unwrap()).collect();
     assert_eq!(net.len(), 90);
-    assert_eq!(net.iter().sum::<i64>(), flow["money_in"].as_i64().unwrap() + flow["money_out"].as_i64().unwrap());
+    assert_eq!(
+        net.iter().sum::<i64>(),
+        flow["money_in"].as_i64().unwrap() + flow["money_out"].as_i64().unwrap()
+    );
     assert!(flow["money_out"].as_i64().unwrap() < 0);
 
     let (_, pending) = list(&[("page", "1"), ("status", "pending")]).await;
@@ -72,7 +75,9 @@ async fn subscribing_syncs_transactions_by_webhook_and_they_page_and_filter() {
     let (_, one_day) = list(&[("page", "1"), ("from", &day), ("to", &day)]).await;
     assert!(one_day["matching"].as_u64().unwrap() >= 1);
     let start = app::model::Day::of(newest).start();
-    assert!(page(&one_day).iter().all(|t| (start..start + 86_400).contains(&t["transacted_at"].as_i64().unwrap())));
+    assert!(page(&one_day)
+        .iter()
+        .all(|t| (start..start + 86_400).contains(&t["transacted_at"].as_i64().unwrap())));
 
     // A far page is empty but fine; bad filters name their field.
     let (s, far) = list(&[("page", "999")]).await;
@@ -82,7 +87,8 @@ async fn subscribing_syncs_transactions_by_webhook_and_they_page_and_filter() {
         ("to", &[("page", "1"), ("from", "2026-11-24"), ("to", "2026-11-01")]),
         ("status", &[("page", "1"), ("status", "'; DROP TABLE transactions; --")]),
         ("page", &[("page", "0")]),
-    ] as [(&str, &[(&str, &str)]); 4] {
+    ] as [(&str, &[(&str, &str)]); 4]
+    {
         let (s, err) = list(form).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{field}: {err}");
         assert_eq!(err["InvalidInput"]["field"], field);
@@ -90,7 +96,10 @@ async fn subscribing_syncs_transactions_by_webhook_and_they_page_and_filter() {
     let (s, err) = list(&[("page", "many")]).await;
     assert_eq!((s, &err["InvalidInput"]["field"]), (StatusCode::BAD_REQUEST, &json!("page")));
     let (s, err) = alice.call("set_subscription", &[("id", &id), ("subscribed", "maybe")]).await;
-    assert_eq!((s, &err["InvalidInput"]["field"]), (StatusCode::BAD_REQUEST, &json!("subscribed")));
+    assert_eq!(
+        (s, &err["InvalidInput"]["field"]),
+        (StatusCode::BAD_REQUEST, &json!("subscribed"))
+    );
     let long = format!("2026-11-24{}", "9".repeat(70_000));
     let (s, _) = list(&[("from", &long)]).await;
     assert!(s == StatusCode::BAD_REQUEST || s == StatusCode::PAYLOAD_TOO_LARGE, "{s}");
@@ -137,7 +146,9 @@ const KEY: &str = "sk_test_incremental";
 /// Starts a transactions refresh and loads the account until it has settled
 /// (no webhook endpoint here: the page load is what syncs).
 async fn refresh_and_settle(app: &StripeModeApp, cookie: &str, id: &str) -> Value {
-    let (s, d) = app.call(cookie, "refresh_account", &[("id", id), ("feature", "transactions")]).await;
+    let (s, d) = app
+        .call(cookie, "refresh_account", &[("id", id), ("feature", "transactions")])
+        .await;
     assert_eq!(s, StatusCode::OK, "{d}");
     until(async || {
         let (s, d) = app.call(cookie, "load_account", &[("id", id)]).await;
@@ -158,14 +169,23 @@ async fn later_syncs_ask_only_for_what_changed_and_pick_it_up() {
     assert!(stored > 100, "{first}");
     let first_sync = seen.lock().unwrap().clone();
     assert!(first_sync.len() >= 2, "paged through everything: {first_sync:?}");
-    assert!(first_sync.iter().all(|q| q.contains("account=fca_") && !q.contains("transaction_refresh")), "{first_sync:?}");
+    assert!(
+        first_sync
+            .iter()
+            .all(|q| q.contains("account=fca_") && !q.contains("transaction_refresh")),
+        "{first_sync:?}"
+    );
 
     // The newest transaction "was not reported yet": gone from Stripe's copy
     // and from ours, so the next refresh brings it as new.
     let newest = page(&first)[0]["id"].as_str().unwrap().to_owned();
     sandbox.with_space(KEY, |s| s.transactions.get_mut(&id).unwrap().retain(|t| t.id != newest));
     let db = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
-    sqlx::query("DELETE FROM transactions WHERE id = ?").bind(&newest).execute(&db).await.unwrap();
+    sqlx::query("DELETE FROM transactions WHERE id = ?")
+        .bind(&newest)
+        .execute(&db)
+        .await
+        .unwrap();
     seen.lock().unwrap().clear();
 
     refresh_and_settle(&app, &cookie, &id).await;
@@ -174,7 +194,10 @@ async fn later_syncs_ask_only_for_what_changed_and_pick_it_up() {
     assert!(second["stored"].as_u64().unwrap() >= stored);
     let incremental = seen.lock().unwrap().clone();
     assert_eq!(incremental.len(), 1, "one short page: {incremental:?}");
-    assert!(incremental[0].contains("transaction_refresh") && incremental[0].contains("=fctxnref_"), "{incremental:?}");
+    assert!(
+        incremental[0].contains("transaction_refresh") && incremental[0].contains("=fctxnref_"),
+        "{incremental:?}"
+    );
 }
 
 #[tokio::test]
@@ -186,7 +209,11 @@ async fn a_failed_sync_does_not_block_the_account_and_is_retried() {
         .http
         .post(format!("{}/_sandbox/faults", app.sandbox))
         .bearer_auth(KEY)
-        .form(&[("path", "/v1/financial_connections/transactions"), ("kind", "server_error"), ("count", "3")])
+        .form(&[
+            ("path", "/v1/financial_connections/transactions"),
+            ("kind", "server_error"),
+            ("count", "3"),
+        ])
         .send()
         .await
         .unwrap();

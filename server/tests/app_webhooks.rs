@@ -86,29 +86,57 @@ fn event(id: &str, kind: &str, account: &str, claimed_status: &str) -> String {
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 #[tokio::test]
 async fn only_correctly_signed_events_are_accepted() {
     let app = stripe_mode().await;
-    let body = event("evt_sig", "financial_connections.account.reactivated", "fca_unknown", "active");
+    let body = event(
+        "evt_sig",
+        "financial_connections.account.reactivated",
+        "fca_unknown",
+        "active",
+    );
     let sign = |secret: &str, t: i64| Some(server::webhooks::header(secret, t, body.as_bytes()));
     assert_eq!(app.deliver(&body, None).await, StatusCode::BAD_REQUEST);
     assert_eq!(app.deliver(&body, sign("whsec_wrong", now())).await, StatusCode::BAD_REQUEST);
-    assert_eq!(app.deliver(&body, sign("whsec_new", now() - 301)).await, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.deliver(&body, sign("whsec_new", now() - 301)).await,
+        StatusCode::BAD_REQUEST
+    );
     assert_eq!(app.deliver(&body, Some("t=1,v1=zz".into())).await, StatusCode::BAD_REQUEST);
     let tampered = body.replace("evt_sig", "evt_other");
     let good_for_original = server::webhooks::header("whsec_new", now(), body.as_bytes());
     assert_eq!(app.deliver(&tampered, Some(good_for_original)).await, StatusCode::BAD_REQUEST);
     // Both secrets work during rotation; an unknown account is acknowledged and ignored.
     assert_eq!(app.deliver(&body, sign("whsec_old", now())).await, StatusCode::OK);
-    let body2 = event("evt_sig2", "financial_connections.account.reactivated", "fca_unknown", "active");
-    assert_eq!(app.deliver(&body2, Some(server::webhooks::header("whsec_new", now(), body2.as_bytes()))).await, StatusCode::OK);
+    let body2 = event(
+        "evt_sig2",
+        "financial_connections.account.reactivated",
+        "fca_unknown",
+        "active",
+    );
+    assert_eq!(
+        app.deliver(&body2, Some(server::webhooks::header("whsec_new", now(), body2.as_bytes())))
+            .await,
+        StatusCode::OK
+    );
     let junk = "{\"hello\":1}";
-    assert_eq!(app.deliver(junk, Some(server::webhooks::header("whsec_new", now(), junk.as_bytes()))).await, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.deliver(junk, Some(server::webhooks::header("whsec_new", now(), junk.as_bytes())))
+            .await,
+        StatusCode::BAD_REQUEST
+    );
     let huge = "x".repeat(100 * 1024);
-    assert_eq!(app.deliver(&huge, Some(server::webhooks::header("whsec_new", now(), huge.as_bytes()))).await, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        app.deliver(&huge, Some(server::webhooks::header("whsec_new", now(), huge.as_bytes())))
+            .await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
 }
 
 #[tokio::test]
@@ -167,6 +195,12 @@ async fn open_pages_hear_about_their_accounts_changing() {
     let (s, _) = alice.call("refresh_account", &[("id", &id), ("feature", "balance")]).await;
     assert_eq!(s, StatusCode::OK);
     let expected = format!("event: account\ndata: {id}");
-    assert!(sse_contains(&mut alices, &expected, Duration::from_secs(10)).await, "no live update");
-    assert!(!sse_contains(&mut mallorys, &id, Duration::from_millis(500)).await, "another user heard of it");
+    assert!(
+        sse_contains(&mut alices, &expected, Duration::from_secs(10)).await,
+        "no live update"
+    );
+    assert!(
+        !sse_contains(&mut mallorys, &id, Duration::from_millis(500)).await,
+        "another user heard of it"
+    );
 }

@@ -9,7 +9,9 @@ use serde_json::json;
 #[tokio::test]
 async fn requests_without_a_valid_test_key_get_401() {
     let app = sandbox();
-    let req = axum::http::Request::post("/v1/customers").body(axum::body::Body::empty()).unwrap();
+    let req = axum::http::Request::post("/v1/customers")
+        .body(axum::body::Body::empty())
+        .unwrap();
     let (s, _, v) = send(&app, req).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert_eq!(v["error"]["type"], "invalid_request_error");
@@ -34,7 +36,15 @@ async fn every_response_has_a_request_id() {
 #[tokio::test]
 async fn customers_create_retrieve_update() {
     let app = sandbox();
-    let (s, _, c) = send(&app, post("/v1/customers", KEY, "name=Jenny+Rosen&email=jenny%40example.com&metadata[app]=1")).await;
+    let (s, _, c) = send(
+        &app,
+        post(
+            "/v1/customers",
+            KEY,
+            "name=Jenny+Rosen&email=jenny%40example.com&metadata[app]=1",
+        ),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(c["object"], "customer");
     assert_eq!(c["metadata"]["app"], "1");
@@ -68,13 +78,37 @@ async fn session_parameters_are_validated_like_stripe() {
         ("permissions[]=balances".to_owned(), 400, "account_holder"),
         (holder.clone(), 400, "permissions"),
         (format!("{holder}&permissions[]=telepathy"), 400, "permissions"),
-        (format!("{holder}&permissions[]=balances&prefetch[]=payment_method"), 400, "prefetch"),
-        (format!("{holder}&permissions[]=balances&limits[accounts]=0"), 400, "limits[accounts]"),
-        (format!("{holder}&permissions[]=balances&filters[account_subcategories][]=yacht"), 400, "filters[account_subcategories]"),
-        (format!("{holder}&permissions[]=balances&manual_entry[mode]=sometimes"), 400, "manual_entry[mode]"),
+        (
+            format!("{holder}&permissions[]=balances&prefetch[]=payment_method"),
+            400,
+            "prefetch",
+        ),
+        (
+            format!("{holder}&permissions[]=balances&limits[accounts]=0"),
+            400,
+            "limits[accounts]",
+        ),
+        (
+            format!("{holder}&permissions[]=balances&filters[account_subcategories][]=yacht"),
+            400,
+            "filters[account_subcategories]",
+        ),
+        (
+            format!("{holder}&permissions[]=balances&manual_entry[mode]=sometimes"),
+            400,
+            "manual_entry[mode]",
+        ),
         (format!("{holder}&permissions[]=balances&surprise=1"), 400, "surprise"),
-        ("account_holder[type]=customer&account_holder[customer]=cus_nobody&permissions[]=balances".to_owned(), 404, "account_holder[customer]"),
-        ("account_holder[type]=person&permissions[]=balances".to_owned(), 400, "account_holder[type]"),
+        (
+            "account_holder[type]=customer&account_holder[customer]=cus_nobody&permissions[]=balances".to_owned(),
+            404,
+            "account_holder[customer]",
+        ),
+        (
+            "account_holder[type]=person&permissions[]=balances".to_owned(),
+            400,
+            "account_holder[type]",
+        ),
     ];
     for (form, status, param) in cases {
         let (s, _, v) = send(&app, post("/v1/financial_connections/sessions", KEY, &form)).await;
@@ -136,8 +170,14 @@ async fn the_modal_links_accounts_once_per_client_secret() {
     let secret = s["client_secret"].as_str().unwrap();
     let sid = s["id"].as_str().unwrap();
 
-    let (st, _, info) =
-        send(&app, json_post("/connect/api/session", json!({"client_secret": secret, "publishable_key": "pk_test_x"}))).await;
+    let (st, _, info) = send(
+        &app,
+        json_post(
+            "/connect/api/session",
+            json!({"client_secret": secret, "publishable_key": "pk_test_x"}),
+        ),
+    )
+    .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(info["institutions"][0]["name"], "Test Institution");
 
@@ -148,7 +188,10 @@ async fn the_modal_links_accounts_once_per_client_secret() {
     assert_eq!(linked[0]["display_name"], "Success");
     assert_eq!(linked[0]["last4"], "6789");
     assert_eq!(linked[0]["account_holder"]["customer"], cus.as_str());
-    assert_eq!(linked[0]["supported_payment_method_types"], json!(["link", "us_bank_account"]));
+    assert_eq!(
+        linked[0]["supported_payment_method_types"],
+        json!(["link", "us_bank_account"])
+    );
 
     // Used: the secret cannot run the modal again.
     let (st, again) = complete_modal(&app, secret, &["success"]).await;
@@ -181,8 +224,14 @@ async fn the_modal_refuses_unknown_secrets_and_bad_choices() {
     assert_eq!(v["error"]["param"], "accounts");
     let (st, _) = complete_modal(&app, secret, &["no_such_account"]).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
-    let (st, _, v) =
-        send(&app, json_post("/connect/api/session", json!({"client_secret": secret, "publishable_key": "sk_test_x"}))).await;
+    let (st, _, v) = send(
+        &app,
+        json_post(
+            "/connect/api/session",
+            json!({"client_secret": secret, "publishable_key": "sk_test_x"}),
+        ),
+    )
+    .await;
     assert_eq!(st, StatusCode::UNAUTHORIZED, "{v}");
 }
 
@@ -191,11 +240,21 @@ async fn cancelling_links_nothing_and_spends_the_secret() {
     let app = sandbox();
     let (_, s) = customer_and_session(&app, KEY, "").await;
     let secret = s["client_secret"].as_str().unwrap();
-    let (st, _, v) = send(&app, json_post("/connect/api/cancel", json!({"client_secret": secret, "publishable_key": "pk_test_x"}))).await;
+    let (st, _, v) = send(
+        &app,
+        json_post(
+            "/connect/api/cancel",
+            json!({"client_secret": secret, "publishable_key": "pk_test_x"}),
+        ),
+    )
+    .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v["financialConnectionsSession"]["accounts"], json!([]));
     let (st, v) = complete_modal(&app, secret, &["success"]).await;
-    assert_eq!((st, v["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("session_already_used")));
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("session_already_used"))
+    );
 }
 
 #[tokio::test]
@@ -206,7 +265,11 @@ async fn account_lists_paginate_newest_first() {
     complete_modal(&app, secret, &["success", "savings", "high_balance"]).await;
     let list = |q: String| {
         let app = app.clone();
-        async move { send(&app, get(&format!("/v1/financial_connections/accounts?{q}"), KEY)).await.2 }
+        async move {
+            send(&app, get(&format!("/v1/financial_connections/accounts?{q}"), KEY))
+                .await
+                .2
+        }
     };
     let page1 = list(format!("account_holder[customer]={cus}&limit=2")).await;
     assert_eq!(page1["has_more"], true);
@@ -226,7 +289,10 @@ async fn account_lists_paginate_newest_first() {
         ("limit=0".to_owned(), "limit"),
         ("limit=abc".to_owned(), "limit"),
         ("starting_after=fca_nope".to_owned(), "starting_after"),
-        (format!("account_holder[customer]={cus}&account_holder[account]=acct_1"), "account_holder"),
+        (
+            format!("account_holder[customer]={cus}&account_holder[account]=acct_1"),
+            "account_holder",
+        ),
     ] {
         let (s, _, v) = send(&app, get(&format!("/v1/financial_connections/accounts?{q}"), KEY)).await;
         assert!(s.is_client_error(), "{q}");
@@ -242,7 +308,11 @@ async fn unknown_urls_and_hostile_bodies_get_stripe_errors() {
         .body(axum::body::Body::empty())
         .unwrap();
     let (s, _, v) = send(&app, wrong_method).await;
-    assert_eq!((s, v["error"]["type"].as_str()), (StatusCode::NOT_FOUND, Some("invalid_request_error")), "{v}");
+    assert_eq!(
+        (s, v["error"]["type"].as_str()),
+        (StatusCode::NOT_FOUND, Some("invalid_request_error")),
+        "{v}"
+    );
     let (s, _, v) = send(&app, get("/v1/charges", KEY)).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(v["error"]["message"].as_str().unwrap().contains("Unrecognized request URL"));
@@ -260,13 +330,24 @@ async fn unknown_urls_and_hostile_bodies_get_stripe_errors() {
 #[tokio::test]
 async fn the_stripe_js_stand_in_is_served() {
     let app = sandbox();
-    let req = axum::http::Request::get("/js/stripe.js").body(axum::body::Body::empty()).unwrap();
+    let req = axum::http::Request::get("/js/stripe.js")
+        .body(axum::body::Body::empty())
+        .unwrap();
     let (s, resp, _) = send(&app, req).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/javascript"));
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/javascript"));
 }
 
-async fn complete_at(app: &axum::Router, secret: &str, institution: &str, accounts: &[&str], flow: &str) -> (StatusCode, serde_json::Value) {
+async fn complete_at(
+    app: &axum::Router,
+    secret: &str,
+    institution: &str,
+    accounts: &[&str],
+    flow: &str,
+) -> (StatusCode, serde_json::Value) {
     let body = json!({
         "client_secret": secret,
         "publishable_key": "pk_test_x",
@@ -284,7 +365,11 @@ async fn bank_account_tokens_for_one_ach_account() {
     let (_, s) = customer_and_session(&app, KEY, "").await;
     let secret = s["client_secret"].as_str().unwrap();
     let (st, v) = complete_at(&app, secret, "test_institution", &["success", "savings"], "token").await;
-    assert_eq!((st, v["error"]["param"].as_str()), (StatusCode::BAD_REQUEST, Some("accounts")), "one account only");
+    assert_eq!(
+        (st, v["error"]["param"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("accounts")),
+        "one account only"
+    );
     let (st, v) = complete_at(&app, secret, "test_institution", &["success"], "token").await;
     assert_eq!(st, StatusCode::OK, "{v}");
     let token = &v["token"];
@@ -305,11 +390,17 @@ async fn invalid_payment_accounts_cannot_make_tokens() {
     let (_, s) = customer_and_session(&app, KEY, "").await;
     let secret = s["client_secret"].as_str().unwrap();
     let (st, v) = complete_at(&app, secret, "invalid_payment_accounts", &["no_ach_checking"], "token").await;
-    assert_eq!((st, v["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("account_not_supported")));
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("account_not_supported"))
+    );
     // Linked as data accounts, they lack us_bank_account.
     let (st, v) = complete_at(&app, secret, "invalid_payment_accounts", &["no_ach_checking"], "accounts").await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    assert_eq!(v["financialConnectionsSession"]["accounts"][0]["supported_payment_method_types"], json!(["link"]));
+    assert_eq!(
+        v["financialConnectionsSession"]["accounts"][0]["supported_payment_method_types"],
+        json!(["link"])
+    );
 }
 
 #[tokio::test]
@@ -327,7 +418,10 @@ async fn down_banks_end_the_flow_with_their_code() {
         assert_eq!(st, StatusCode::BAD_REQUEST);
         assert_eq!(v["error"]["code"], code);
         let (st, v) = complete_modal(&app, secret, &["success"]).await;
-        assert_eq!((st, v["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("session_already_used")));
+        assert_eq!(
+            (st, v["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("session_already_used"))
+        );
     }
     let (_, s) = customer_and_session(&app, KEY, "").await;
     let body = json!({"client_secret": s["client_secret"], "publishable_key": "pk_test_x", "institution": "test_institution"});
@@ -341,16 +435,43 @@ async fn down_banks_end_the_flow_with_their_code() {
 async fn the_modal_lists_every_test_institution_and_honours_filters() {
     let app = sandbox();
     let (_, s) = customer_and_session(&app, KEY, "&filters[account_subcategories][]=savings").await;
-    let (_, _, info) = send(&app, json_post("/connect/api/session", json!({"client_secret": s["client_secret"], "publishable_key": "pk_test_x"}))).await;
-    let names: Vec<&str> = info["institutions"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
-    for n in ["Test Institution", "Test OAuth Institution", "Ownership Accounts", "Invalid Payment Accounts", "Down Bank (Scheduled)"] {
+    let (_, _, info) = send(
+        &app,
+        json_post(
+            "/connect/api/session",
+            json!({"client_secret": s["client_secret"], "publishable_key": "pk_test_x"}),
+        ),
+    )
+    .await;
+    let names: Vec<&str> = info["institutions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    for n in [
+        "Test Institution",
+        "Test OAuth Institution",
+        "Ownership Accounts",
+        "Invalid Payment Accounts",
+        "Down Bank (Scheduled)",
+    ] {
         assert!(names.contains(&n), "{n} in {names:?}");
     }
     let test = &info["institutions"][0]["accounts"];
-    let subcats: Vec<&str> = test.as_array().unwrap().iter().map(|a| a["subcategory"].as_str().unwrap()).collect();
+    let subcats: Vec<&str> = test
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["subcategory"].as_str().unwrap())
+        .collect();
     assert_eq!(subcats, ["savings"], "filters shape what is offered");
     assert_eq!(info["institutions"][1]["oauth"], true);
     assert_eq!(info["institutions"][4]["down"]["code"], "institution_down_scheduled");
     let (st, v) = complete_modal(&app, s["client_secret"].as_str().unwrap(), &["success"]).await;
-    assert_eq!((st, v["error"]["param"].as_str()), (StatusCode::BAD_REQUEST, Some("accounts")), "filtered-out accounts cannot be linked");
+    assert_eq!(
+        (st, v["error"]["param"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("accounts")),
+        "filtered-out accounts cannot be linked"
+    );
 }

@@ -10,7 +10,15 @@ use serde_json::{json, Value};
 const ALL: &str = "&permissions[]=ownership&permissions[]=transactions";
 
 async fn refresh(app: &axum::Router, id: &str, feature: &str) -> (StatusCode, Value) {
-    let (s, _, v) = send(app, post(&format!("/v1/financial_connections/accounts/{id}/refresh"), KEY, &format!("features[]={feature}"))).await;
+    let (s, _, v) = send(
+        app,
+        post(
+            &format!("/v1/financial_connections/accounts/{id}/refresh"),
+            KEY,
+            &format!("features[]={feature}"),
+        ),
+    )
+    .await;
     (s, v)
 }
 
@@ -60,7 +68,11 @@ async fn permissions_gate_the_data() {
         assert_eq!(s, StatusCode::BAD_REQUEST, "{feature}: {v}");
         assert_eq!(v["error"]["param"], "features");
     }
-    let (s, _, v) = send(&app, get(&format!("/v1/financial_connections/transactions?account={id}"), KEY)).await;
+    let (s, _, v) = send(
+        &app,
+        get(&format!("/v1/financial_connections/transactions?account={id}"), KEY),
+    )
+    .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     // All or nothing: a permitted feature does not start when another is refused.
     let (s, v) = refresh(&app, id, "balance&features[]=ownership").await;
@@ -69,8 +81,15 @@ async fn permissions_gate_the_data() {
     assert_eq!(a["balance_refresh"], Value::Null, "balance was not left pending");
     let (s, v) = refresh(&app, id, "everything").await;
     assert_eq!((s, v["error"]["param"].as_str()), (StatusCode::BAD_REQUEST, Some("features")));
-    let (s, _, v) = send(&app, post(&format!("/v1/financial_connections/accounts/{id}/refresh"), KEY, "")).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("parameter_missing")));
+    let (s, _, v) = send(
+        &app,
+        post(&format!("/v1/financial_connections/accounts/{id}/refresh"), KEY, ""),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("parameter_missing"))
+    );
 }
 
 #[tokio::test]
@@ -81,21 +100,47 @@ async fn ownership_lists_the_owners() {
     let a = settled(&app, KEY, id, "ownership_refresh").await;
     let ownership = a["ownership"].as_str().unwrap();
     assert!(ownership.starts_with("fcaowns_"));
-    let (s, _, owners) = send(&app, get(&format!("/v1/financial_connections/accounts/{id}/owners?ownership={ownership}"), KEY)).await;
+    let (s, _, owners) = send(
+        &app,
+        get(
+            &format!("/v1/financial_connections/accounts/{id}/owners?ownership={ownership}"),
+            KEY,
+        ),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{owners}");
-    let names: Vec<&str> = owners["data"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = owners["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["Jenny Rosen", "Jane Smith"]);
     assert_eq!(owners["data"][0]["object"], "financial_connections.account_owner");
     assert_eq!(owners["data"][0]["ownership"], ownership);
 
-    let (_, _, expanded) = send(&app, get(&format!("/v1/financial_connections/accounts/{id}?expand[]=ownership"), KEY)).await;
+    let (_, _, expanded) = send(
+        &app,
+        get(&format!("/v1/financial_connections/accounts/{id}?expand[]=ownership"), KEY),
+    )
+    .await;
     assert_eq!(expanded["ownership"]["object"], "financial_connections.account_ownership");
     assert_eq!(expanded["ownership"]["owners"]["data"].as_array().unwrap().len(), 2);
 
-    let (s, _, _) = send(&app, get(&format!("/v1/financial_connections/accounts/{id}/owners?ownership=fcaowns_other"), KEY)).await;
+    let (s, _, _) = send(
+        &app,
+        get(
+            &format!("/v1/financial_connections/accounts/{id}/owners?ownership=fcaowns_other"),
+            KEY,
+        ),
+    )
+    .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _, v) = send(&app, get(&format!("/v1/financial_connections/accounts/{id}/owners"), KEY)).await;
-    assert_eq!((s, v["error"]["param"].as_str()), (StatusCode::BAD_REQUEST, Some("ownership")));
+    assert_eq!(
+        (s, v["error"]["param"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("ownership"))
+    );
 }
 
 #[tokio::test]
@@ -104,9 +149,17 @@ async fn transactions_page_filter_and_sync_incrementally() {
     let id = &linked_accounts(&app, KEY, ALL, &["success"]).await[0];
     let list = |q: String| {
         let app = app.clone();
-        async move { send(&app, get(&format!("/v1/financial_connections/transactions?{q}"), KEY)).await.2 }
+        async move {
+            send(&app, get(&format!("/v1/financial_connections/transactions?{q}"), KEY))
+                .await
+                .2
+        }
     };
-    assert_eq!(list(format!("account={id}")).await["data"], json!([]), "nothing before the first refresh");
+    assert_eq!(
+        list(format!("account={id}")).await["data"],
+        json!([]),
+        "nothing before the first refresh"
+    );
 
     refresh(&app, id, "transactions").await;
     let a = settled(&app, KEY, id, "transaction_refresh").await;
@@ -123,13 +176,19 @@ async fn transactions_page_filter_and_sync_incrementally() {
     assert_eq!(t["account"], id.as_str());
     assert_eq!(t["transaction_refresh"], refresh_id);
     assert!(t["amount"].is_i64());
-    assert!(data.windows(2).all(|w| w[0]["transacted_at"].as_i64() >= w[1]["transacted_at"].as_i64()));
+    assert!(data
+        .windows(2)
+        .all(|w| w[0]["transacted_at"].as_i64() >= w[1]["transacted_at"].as_i64()));
 
     // Paging reaches every transaction exactly once.
     let mut seen = std::collections::HashSet::new();
     let mut after = String::new();
     loop {
-        let q = if after.is_empty() { format!("account={id}&limit=100") } else { format!("account={id}&limit=100&starting_after={after}") };
+        let q = if after.is_empty() {
+            format!("account={id}&limit=100")
+        } else {
+            format!("account={id}&limit=100&starting_after={after}")
+        };
         let p = list(q).await;
         for t in p["data"].as_array().unwrap() {
             assert!(seen.insert(t["id"].as_str().unwrap().to_owned()));
@@ -137,7 +196,10 @@ async fn transactions_page_filter_and_sync_incrementally() {
         if p["has_more"] != true {
             break;
         }
-        after = p["data"].as_array().unwrap().last().unwrap()["id"].as_str().unwrap().to_owned();
+        after = p["data"].as_array().unwrap().last().unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
     }
     assert!(seen.len() > 150, "{}", seen.len());
 
@@ -145,14 +207,23 @@ async fn transactions_page_filter_and_sync_incrementally() {
     let recent = list(format!("account={id}&limit=100&transacted_at[gte]={}", newest - 7 * 86_400)).await;
     let recent = recent["data"].as_array().unwrap();
     assert!(!recent.is_empty() && recent.len() < 100, "{} recent", recent.len());
-    assert!(recent.iter().all(|t| t["transacted_at"].as_i64().unwrap() >= newest - 7 * 86_400));
-    assert_eq!(list(format!("account={id}&transaction_refresh[after]={refresh_id}")).await["data"], json!([]));
+    assert!(recent
+        .iter()
+        .all(|t| t["transacted_at"].as_i64().unwrap() >= newest - 7 * 86_400));
+    assert_eq!(
+        list(format!("account={id}&transaction_refresh[after]={refresh_id}")).await["data"],
+        json!([])
+    );
 
     let tid = t["id"].as_str().unwrap();
     let (s, _, one) = send(&app, get(&format!("/v1/financial_connections/transactions/{tid}"), KEY)).await;
     assert_eq!((s, &one["id"]), (StatusCode::OK, &t["id"]));
 
-    for q in [String::new(), format!("account={id}&transacted_at[gte]=soon"), format!("account={id}&transaction_refresh[after]=fctxnref_nope")] {
+    for q in [
+        String::new(),
+        format!("account={id}&transacted_at[gte]=soon"),
+        format!("account={id}&transaction_refresh[after]=fctxnref_nope"),
+    ] {
         let (s, _, v) = send(&app, get(&format!("/v1/financial_connections/transactions?{q}"), KEY)).await;
         assert!(s.is_client_error(), "{q}: {v}");
     }
@@ -162,7 +233,15 @@ async fn transactions_page_filter_and_sync_incrementally() {
 async fn subscribe_starts_a_transactions_refresh() {
     let app = fast_sandbox();
     let id = &linked_accounts(&app, KEY, ALL, &["success"]).await[0];
-    let (s, _, a) = send(&app, post(&format!("/v1/financial_connections/accounts/{id}/subscribe"), KEY, "features[]=transactions")).await;
+    let (s, _, a) = send(
+        &app,
+        post(
+            &format!("/v1/financial_connections/accounts/{id}/subscribe"),
+            KEY,
+            "features[]=transactions",
+        ),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{a}");
     assert_eq!(a["subscriptions"], json!(["transactions"]));
     assert_eq!(a["transaction_refresh"]["status"], "pending");
@@ -178,9 +257,25 @@ async fn subscribe_starts_a_transactions_refresh() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     assert!(refreshed_again, "no periodic refresh");
-    let (_, _, a) = send(&app, post(&format!("/v1/financial_connections/accounts/{id}/unsubscribe"), KEY, "features[]=transactions")).await;
+    let (_, _, a) = send(
+        &app,
+        post(
+            &format!("/v1/financial_connections/accounts/{id}/unsubscribe"),
+            KEY,
+            "features[]=transactions",
+        ),
+    )
+    .await;
     assert_eq!(a["subscriptions"], json!([]));
-    let (s, _, _) = send(&app, post(&format!("/v1/financial_connections/accounts/{id}/subscribe"), KEY, "features[]=balance")).await;
+    let (s, _, _) = send(
+        &app,
+        post(
+            &format!("/v1/financial_connections/accounts/{id}/subscribe"),
+            KEY,
+            "features[]=balance",
+        ),
+    )
+    .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
 
@@ -200,9 +295,17 @@ async fn disconnected_and_inactive_accounts_refuse_refresh() {
     let ids = linked_accounts(&app, KEY, ALL, &["success", "savings", "closed"]).await;
     let closed = &ids[2];
     let (s, v) = refresh(&app, closed, "balance").await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("account_inactive")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("account_inactive")),
+        "{v}"
+    );
 
-    let (s, _, a) = send(&app, post(&format!("/v1/financial_connections/accounts/{}/disconnect", ids[0]), KEY, "")).await;
+    let (s, _, a) = send(
+        &app,
+        post(&format!("/v1/financial_connections/accounts/{}/disconnect", ids[0]), KEY, ""),
+    )
+    .await;
     assert_eq!((s, a["status"].as_str()), (StatusCode::OK, Some("disconnected")));
     let (s, _) = refresh(&app, &ids[0], "balance").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
@@ -215,12 +318,24 @@ async fn disconnected_and_inactive_accounts_refuse_refresh() {
     let (_, _, a) = send(&app, status(&ids[1], "active")).await;
     assert_eq!(a["status"], "active");
     assert_eq!(refresh(&app, &ids[1], "balance").await.0, StatusCode::OK);
-    assert_eq!(send(&app, status(&ids[0], "active")).await.0, StatusCode::BAD_REQUEST, "disconnected is final");
+    assert_eq!(
+        send(&app, status(&ids[0], "active")).await.0,
+        StatusCode::BAD_REQUEST,
+        "disconnected is final"
+    );
 
     let (_, _, events) = send(&app, get("/v1/events?limit=100", KEY)).await;
-    let kinds: Vec<&str> = events["data"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
     for k in ["created", "disconnected", "deactivated", "reactivated"] {
-        assert!(kinds.contains(&format!("financial_connections.account.{k}").as_str()), "{k} in {kinds:?}");
+        assert!(
+            kinds.contains(&format!("financial_connections.account.{k}").as_str()),
+            "{k} in {kinds:?}"
+        );
     }
     let first = &events["data"][0];
     assert!(first["id"].as_str().unwrap().starts_with("evt_"));
@@ -238,18 +353,33 @@ async fn the_control_surface_can_fail_the_next_refresh_and_reset() {
     let a = settled(&app, KEY, id, "ownership_refresh").await;
     assert_eq!(a["ownership_refresh"]["status"], "failed");
     assert_eq!(a["ownership"], Value::Null);
-    let (_, _, events) = send(&app, get("/v1/events?type=financial_connections.account.refreshed_ownership", KEY)).await;
-    assert_eq!(events["data"].as_array().unwrap().len(), 1, "a failed refresh still sends its event");
+    let (_, _, events) = send(
+        &app,
+        get("/v1/events?type=financial_connections.account.refreshed_ownership", KEY),
+    )
+    .await;
+    assert_eq!(
+        events["data"].as_array().unwrap().len(),
+        1,
+        "a failed refresh still sends its event"
+    );
     assert_eq!(events["data"][0]["data"]["object"]["ownership_refresh"]["status"], "failed");
     refresh(&app, id, "balance").await;
-    assert_eq!(settled(&app, KEY, id, "balance_refresh").await["balance_refresh"]["status"], "succeeded");
+    assert_eq!(
+        settled(&app, KEY, id, "balance_refresh").await["balance_refresh"]["status"],
+        "succeeded"
+    );
 
     let other = &linked_accounts(&app, "sk_test_other", ALL, &["success"]).await[0];
     let (s, _, _) = send(&app, post("/_sandbox/reset", KEY, "")).await;
     assert_eq!(s, StatusCode::OK);
     let (s, _, _) = send(&app, get(&format!("/v1/financial_connections/accounts/{id}"), KEY)).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _, _) = send(&app, get(&format!("/v1/financial_connections/accounts/{other}"), "sk_test_other")).await;
+    let (s, _, _) = send(
+        &app,
+        get(&format!("/v1/financial_connections/accounts/{other}"), "sk_test_other"),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "reset forgets only the caller's data");
     let (s, _, _) = send(&app, post("/_sandbox/reset", "nope", "")).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "the control surface needs a key too");
@@ -271,8 +401,22 @@ async fn ownership_accounts_report_matching_differing_and_missing_owners() {
         refresh(&app, id, "ownership").await;
         let a = settled(&app, KEY, id, "ownership_refresh").await;
         let o = a["ownership"].as_str().unwrap();
-        let (_, _, owners) = send(&app, get(&format!("/v1/financial_connections/accounts/{id}/owners?ownership={o}"), KEY)).await;
-        names.push(owners["data"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>());
+        let (_, _, owners) = send(
+            &app,
+            get(&format!("/v1/financial_connections/accounts/{id}/owners?ownership={o}"), KEY),
+        )
+        .await;
+        names.push(
+            owners["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["name"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>(),
+        );
     }
-    assert_eq!(names, vec![vec!["Jenny Rosen".to_owned()], vec!["Jane Smith".to_owned()], vec![]]);
+    assert_eq!(
+        names,
+        vec![vec!["Jenny Rosen".to_owned()], vec!["Jane Smith".to_owned()], vec![]]
+    );
 }

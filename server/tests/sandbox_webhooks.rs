@@ -13,7 +13,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn sandbox_with_fast_retries() -> (axum::Router, Arc<Sandbox>) {
-    let policy = RetryPolicy { attempts: 4, first_backoff: Duration::from_millis(20), max_backoff: Duration::from_millis(50) };
+    let policy = RetryPolicy {
+        attempts: 4,
+        first_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(50),
+    };
     let sb = Arc::new(Sandbox::new().with_webhook_policy(policy));
     (server::sandbox::router(sb.clone()), sb)
 }
@@ -56,11 +60,18 @@ async fn events_are_signed_with_the_endpoint_secret() {
     let mut ids = std::collections::HashSet::new();
     for (sig, body) in &got {
         let secrets = [SecretString::from(secret.to_owned())];
-        assert_eq!(server::webhooks::verify(sig, body.as_bytes(), &secrets, now, 300), Ok(()), "{sig}");
+        assert_eq!(
+            server::webhooks::verify(sig, body.as_bytes(), &secrets, now, 300),
+            Ok(()),
+            "{sig}"
+        );
         let event: Value = serde_json::from_str(body).unwrap();
         assert_eq!(event["type"], "financial_connections.account.created");
         assert_eq!(event["data"]["object"]["object"], "financial_connections.account");
-        assert!(ids.insert(event["id"].as_str().unwrap().to_owned()), "each event has its own evt_ id");
+        assert!(
+            ids.insert(event["id"].as_str().unwrap().to_owned()),
+            "each event has its own evt_ id"
+        );
         let wrong = [SecretString::from("whsec_wrong".to_owned())];
         assert!(server::webhooks::verify(sig, body.as_bytes(), &wrong, now, 300).is_err());
     }
@@ -87,7 +98,10 @@ async fn an_endpoint_that_never_answers_is_given_up_on() {
     register(&app, &rx.url, &["*"]).await;
     linked_accounts(&app, KEY, "", &["success"]).await;
     let delivery = wait_for(|| sb.deliveries.all().into_iter().find(|d| d.status != "pending")).await;
-    assert_eq!((delivery.status, delivery.attempts, delivery.last_http_status), ("failed", 4, Some(500)));
+    assert_eq!(
+        (delivery.status, delivery.attempts, delivery.last_http_status),
+        ("failed", 4, Some(500))
+    );
 }
 
 #[tokio::test]
@@ -96,7 +110,11 @@ async fn only_enabled_events_are_sent_and_endpoints_can_be_managed() {
     let rx = receiver(0).await;
     let endpoint = register(&app, &rx.url, &["financial_connections.account.disconnected"]).await;
     let id = &linked_accounts(&app, KEY, "", &["success"]).await[0];
-    send(&app, post(&format!("/v1/financial_connections/accounts/{id}/disconnect"), KEY, "")).await;
+    send(
+        &app,
+        post(&format!("/v1/financial_connections/accounts/{id}/disconnect"), KEY, ""),
+    )
+    .await;
     let got = wait_for(|| sb.deliveries.all().into_iter().find(|d| d.status == "succeeded")).await;
     assert_eq!(got.event_type, "financial_connections.account.disconnected");
     assert_eq!(sb.deliveries.all().len(), 1, "account.created was not enabled");

@@ -45,7 +45,9 @@ impl Harness {
     }
 
     async fn create(&self) -> Result<Customer, StripeError> {
-        self.client.post("/v1/customers", &Form::new().field("name", "Jenny Rosen"), None).await
+        self.client
+            .post("/v1/customers", &Form::new().field("name", "Jenny Rosen"), None)
+            .await
     }
 }
 
@@ -63,7 +65,9 @@ async fn retries_stop_after_the_limit() {
     let h = harness().await;
     h.fault("server_error", 3, "").await;
     match h.create().await {
-        Err(StripeError::Api { status: 500, request_id, .. }) => assert!(request_id.is_some_and(|r| r.starts_with("req_"))),
+        Err(StripeError::Api {
+            status: 500, request_id, ..
+        }) => assert!(request_id.is_some_and(|r| r.starts_with("req_"))),
         other => panic!("expected a 500, got {other:?}"),
     }
     assert_eq!(h.sandbox.customer_count(), 0);
@@ -103,9 +107,20 @@ async fn timeouts_and_dropped_connections_are_retried() {
 #[tokio::test]
 async fn stripe_errors_are_typed() {
     let h = harness().await;
-    let err = h.client.get::<Customer>("/v1/customers/cus_missing", &Form::new()).await.unwrap_err();
+    let err = h
+        .client
+        .get::<Customer>("/v1/customers/cus_missing", &Form::new())
+        .await
+        .unwrap_err();
     match err {
-        StripeError::Api { status, kind, code, param, request_id, .. } => {
+        StripeError::Api {
+            status,
+            kind,
+            code,
+            param,
+            request_id,
+            ..
+        } => {
             assert_eq!(status, 404);
             assert_eq!(kind, "invalid_request_error");
             assert_eq!(code.as_deref(), Some("resource_missing"));
@@ -114,7 +129,12 @@ async fn stripe_errors_are_typed() {
         }
         other => panic!("{other:?}"),
     }
-    let bad = StripeClient::new(&h.base, SecretString::from("sk_live_nope".to_owned()), ClientOptions::default()).unwrap();
+    let bad = StripeClient::new(
+        &h.base,
+        SecretString::from("sk_live_nope".to_owned()),
+        ClientOptions::default(),
+    )
+    .unwrap();
     let err = bad.get::<Customer>("/v1/customers/cus_1", &Form::new()).await.unwrap_err();
     assert_eq!(err.status(), Some(401));
 }

@@ -27,7 +27,10 @@ fn AccountRow(account: LinkedAccount) -> impl IntoView {
         AccountStatus::Disconnected => "Disconnected",
         AccountStatus::Unknown => "Unknown",
     };
-    let name = account.display_name.clone().unwrap_or_else(|| account.subcategory.label().to_owned());
+    let name = account
+        .display_name
+        .clone()
+        .unwrap_or_else(|| account.subcategory.label().to_owned());
     let last4 = account.last4.clone().map(|l| format!("•••• {l}")).unwrap_or_default();
     let kind = format!("{} · {}", account.category.label(), account.subcategory.label());
     view! {

@@ -6,7 +6,11 @@ use leptos::prelude::*;
 #[component]
 pub fn ModeBadge(mode: Mode) -> impl IntoView {
     let (class, label, title) = match mode {
-        Mode::Sandbox => ("badge mode-sandbox", "Sandbox", "Offline sandbox: no real bank or Stripe account is used."),
+        Mode::Sandbox => (
+            "badge mode-sandbox",
+            "Sandbox",
+            "Offline sandbox: no real bank or Stripe account is used.",
+        ),
         Mode::Test => ("badge mode-test", "Test mode", "Stripe test mode: test institutions only."),
         Mode::Live => ("badge mode-live", "Live", "Live mode: real bank accounts."),
     };

@@ -14,7 +14,10 @@ pub struct ErrorView {
 
 impl From<AppError> for ErrorView {
     fn from(e: AppError) -> Self {
-        ErrorView { code: e.code().map(str::to_owned), message: e.to_string() }
+        ErrorView {
+            code: e.code().map(str::to_owned),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -61,7 +64,11 @@ pub fn StatusPanel(state: ReadSignal<LinkState>) -> impl IntoView {
         }
         .into_any(),
         LinkState::Linked(n) => {
-            let text = if n == 1 { "Linked 1 account.".to_owned() } else { format!("Linked {n} accounts.") };
+            let text = if n == 1 {
+                "Linked 1 account.".to_owned()
+            } else {
+                format!("Linked {n} accounts.")
+            };
             view! { <div class="status success" role="status" data-testid="status-linked">{text}</div> }.into_any()
         }
         LinkState::Cancelled => view! {

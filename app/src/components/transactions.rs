@@ -7,8 +7,8 @@ use crate::api::load_transactions;
 use crate::components::ErrorNotice;
 use crate::model::transactions::PER_PAGE;
 use crate::model::{DailyFlow, Day, Money, Transaction, TransactionStatus, TransactionsView};
-use leptos::prelude::*;
 use leptos::html;
+use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
@@ -24,7 +24,11 @@ pub fn TransactionsPanel(id: String) -> impl IntoView {
     );
     let base = format!("/accounts/{id}");
     let (action, clear) = (base.clone(), base.clone());
-    let (from_input, to_input, status_input) = (NodeRef::<html::Input>::new(), NodeRef::<html::Input>::new(), NodeRef::<html::Select>::new());
+    let (from_input, to_input, status_input) = (
+        NodeRef::<html::Input>::new(),
+        NodeRef::<html::Input>::new(),
+        NodeRef::<html::Select>::new(),
+    );
     // A plain GET form without the wasm; with it, the same query by client
     // navigation (leptos_router's <Form> lowercases the action, and Stripe
     // ids are case-sensitive).
@@ -36,7 +40,13 @@ pub fn TransactionsPanel(id: String) -> impl IntoView {
         let to = to_input.get().map(|i| i.value()).unwrap_or_default();
         let status = status_input.get().map(|s| s.value()).unwrap_or_default();
         let filter = TransactionFilterQuery { from, to, status };
-        navigate(&filter.href(&target, 1), NavigateOptions { scroll: false, ..Default::default() });
+        navigate(
+            &filter.href(&target, 1),
+            NavigateOptions {
+                scroll: false,
+                ..Default::default()
+            },
+        );
     };
     view! {
         <form method="get" action=action on:submit=on_submit>
@@ -88,7 +98,11 @@ impl TransactionFilterQuery {
         if page > 1 {
             q.push(format!("page={page}"));
         }
-        if q.is_empty() { base.to_owned() } else { format!("{base}?{}", q.join("&")) }
+        if q.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{base}?{}", q.join("&"))
+        }
     }
 }
 
@@ -202,7 +216,15 @@ fn FlowChart(flow: DailyFlow) -> impl IntoView {
         .map(|(i, &n)| {
             let h = (n.unsigned_abs() as f64 / range * H).max(1.0);
             let y = if n > 0 { zero - h } else { zero };
-            let title = format!("{}: {}", first.plus(i as i64).short(), Money { minor: n, currency: flow.currency.clone() }.format());
+            let title = format!(
+                "{}: {}",
+                first.plus(i as i64).short(),
+                Money {
+                    minor: n,
+                    currency: flow.currency.clone()
+                }
+                .format()
+            );
             view! {
                 <rect
                     class={if n > 0 { "bar in" } else { "bar out" }}
@@ -239,12 +261,30 @@ mod tests {
 
     #[test]
     fn filter_links_keep_the_filter_and_encode_it() {
-        let q = TransactionFilterQuery { from: "2026-11-01".into(), to: String::new(), status: "posted".into() };
-        assert_eq!(q.href("/accounts/fca_Ab", 2), "/accounts/fca_Ab?from=2026-11-01&status=posted&page=2");
-        assert_eq!(q.href("/accounts/fca_Ab", 1), "/accounts/fca_Ab?from=2026-11-01&status=posted");
-        let empty = TransactionFilterQuery { from: String::new(), to: String::new(), status: String::new() };
+        let q = TransactionFilterQuery {
+            from: "2026-11-01".into(),
+            to: String::new(),
+            status: "posted".into(),
+        };
+        assert_eq!(
+            q.href("/accounts/fca_Ab", 2),
+            "/accounts/fca_Ab?from=2026-11-01&status=posted&page=2"
+        );
+        assert_eq!(
+            q.href("/accounts/fca_Ab", 1),
+            "/accounts/fca_Ab?from=2026-11-01&status=posted"
+        );
+        let empty = TransactionFilterQuery {
+            from: String::new(),
+            to: String::new(),
+            status: String::new(),
+        };
         assert_eq!(empty.href("/a", 1), "/a");
-        let hostile = TransactionFilterQuery { from: "x&page=9#".into(), to: String::new(), status: String::new() };
+        let hostile = TransactionFilterQuery {
+            from: "x&page=9#".into(),
+            to: String::new(),
+            status: String::new(),
+        };
         assert_eq!(hostile.href("/a", 1), "/a?from=x%26page%3D9%23");
     }
 }

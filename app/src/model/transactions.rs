@@ -112,8 +112,18 @@ impl Day {
         if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
             return Err(bad());
         }
-        let num = |s: &str| if s.bytes().all(|c| c.is_ascii_digit()) { s.parse::<u32>().ok() } else { None };
-        let (y, m, d) = (num(&raw[..4]).ok_or_else(bad)?, num(&raw[5..7]).ok_or_else(bad)?, num(&raw[8..]).ok_or_else(bad)?);
+        let num = |s: &str| {
+            if s.bytes().all(|c| c.is_ascii_digit()) {
+                s.parse::<u32>().ok()
+            } else {
+                None
+            }
+        };
+        let (y, m, d) = (
+            num(&raw[..4]).ok_or_else(bad)?,
+            num(&raw[5..7]).ok_or_else(bad)?,
+            num(&raw[8..]).ok_or_else(bad)?,
+        );
         if y < 1970 {
             return Err(bad());
         }
@@ -122,7 +132,9 @@ impl Day {
 
     /// `Nov 24`, for chart labels.
     pub fn short(self) -> String {
-        const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
         let (_, m, d) = self.civil();
         format!("{} {d}", MONTHS[(m as usize - 1) % 12])
     }
@@ -165,7 +177,13 @@ impl TransactionFilter {
     /// Empty strings mean "no limit"; `status` is `pending`, `posted`, `void`
     /// or empty for all; `page` is a number from 1.
     pub fn parse(from: &str, to: &str, status: &str, page: &str) -> Result<Self, AppError> {
-        let day = |raw: &str, field| if raw.trim().is_empty() { Ok(None) } else { Day::parse(raw, field).map(Some) };
+        let day = |raw: &str, field| {
+            if raw.trim().is_empty() {
+                Ok(None)
+            } else {
+                Day::parse(raw, field).map(Some)
+            }
+        };
         let (from, to) = (day(from, "from")?, day(to, "to")?);
         if let (Some(f), Some(t)) = (from, to) {
             if f > t {
@@ -180,7 +198,11 @@ impl TransactionFilter {
         };
         let page = match page.trim() {
             "" => 1,
-            p => p.parse::<u32>().ok().filter(|p| (1..=MAX_PAGE).contains(p)).ok_or_else(|| AppError::invalid("page", "That page does not exist."))?,
+            p => p
+                .parse::<u32>()
+                .ok()
+                .filter(|p| (1..=MAX_PAGE).contains(p))
+                .ok_or_else(|| AppError::invalid("page", "That page does not exist."))?,
         };
         Ok(TransactionFilter { from, to, status, page })
     }
@@ -205,7 +227,10 @@ pub struct DailyFlow {
 
 impl DailyFlow {
     pub fn total(&self, minor: i64) -> Money {
-        Money { minor, currency: self.currency.clone() }
+        Money {
+            minor,
+            currency: self.currency.clone(),
+        }
     }
 }
 
@@ -237,7 +262,12 @@ mod tests {
 
     #[test]
     fn days_round_trip_through_the_calendar() {
-        for (text, n) in [("1970-01-01", 0), ("2000-02-29", 11_016), ("2026-11-24", 20_781), ("2024-12-31", 20_088)] {
+        for (text, n) in [
+            ("1970-01-01", 0),
+            ("2000-02-29", 11_016),
+            ("2026-11-24", 20_781),
+            ("2024-12-31", 20_088),
+        ] {
             let d = Day::parse(text, "from").unwrap();
             assert_eq!(d, Day(n), "{text}");
             assert_eq!(d.to_string(), text);
@@ -252,7 +282,18 @@ mod tests {
 
     #[test]
     fn impossible_and_hostile_dates_are_refused() {
-        for bad in ["2026-02-30", "2025-02-29", "2026-13-01", "2026-00-10", "26-11-24", "2026/11/24", "２０２６-11-24", "1969-12-31", "", "2026-11-24'--"] {
+        for bad in [
+            "2026-02-30",
+            "2025-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "26-11-24",
+            "2026/11/24",
+            "２０２６-11-24",
+            "1969-12-31",
+            "",
+            "2026-11-24'--",
+        ] {
             assert!(Day::parse(bad, "from").is_err(), "{bad:?}");
         }
         assert!(Day::parse("2024-02-29", "from").is_ok());
@@ -263,7 +304,13 @@ mod tests {
         let f = TransactionFilter::parse("2026-11-01", "2026-11-24", "posted", "2").unwrap();
         assert_eq!(f.status, Some(TransactionStatus::Posted));
         assert_eq!(f.time_range(), (Some(Day(20_758).start()), Some(Day(20_782).start())));
-        assert_eq!(TransactionFilter::parse("", "", "", "").unwrap(), TransactionFilter { page: 1, ..Default::default() });
+        assert_eq!(
+            TransactionFilter::parse("", "", "", "").unwrap(),
+            TransactionFilter {
+                page: 1,
+                ..Default::default()
+            }
+        );
         assert_eq!(TransactionFilter::parse("", "", "all", "1").unwrap().status, None);
         let field = |r: Result<TransactionFilter, AppError>| match r {
             Err(AppError::InvalidInput { field, .. }) => field,
@@ -281,7 +328,10 @@ mod tests {
     #[test]
     fn page_count_never_says_zero() {
         let view = |matching| TransactionsView {
-            filter: TransactionFilter { page: 1, ..Default::default() },
+            filter: TransactionFilter {
+                page: 1,
+                ..Default::default()
+            },
             items: vec![],
             matching,
             stored: matching,

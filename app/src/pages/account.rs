@@ -17,7 +17,13 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 /// `2026-11-24 13:05:09 UTC`, the same on the server and in the browser.
 pub fn utc(ts: i64) -> String {
     let secs = ts.rem_euclid(crate::model::Day::SECONDS);
-    format!("{} {:02}:{:02}:{:02} UTC", crate::model::Day::of(ts), secs / 3600, secs % 3600 / 60, secs % 60)
+    format!(
+        "{} {:02}:{:02}:{:02} UTC",
+        crate::model::Day::of(ts),
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 #[component]
@@ -43,7 +49,10 @@ pub fn AccountPage() -> impl IntoView {
     let disconnect = Action::new(|id: &String| disconnect_account(id.clone()));
     let subscribe = Action::new(|(id, on): &(String, bool)| set_subscription(id.clone(), on.to_string()));
     Effect::new(move |_| {
-        for result in [refresh.value().get(), disconnect.value().get(), subscribe.value().get()].into_iter().flatten() {
+        for result in [refresh.value().get(), disconnect.value().get(), subscribe.value().get()]
+            .into_iter()
+            .flatten()
+        {
             match result {
                 Ok(d) => {
                     error.set(None);
@@ -68,7 +77,7 @@ pub fn AccountPage() -> impl IntoView {
             latest.set(None);
             reload.update(|n| *n += 1);
         };
-        leptos::task::spawn_local(crate::live::follow_account(move || id(), changed, stopped));
+        leptos::task::spawn_local(crate::live::follow_account(id, changed, stopped));
     }
 
     // Without webhooks (real Stripe and no `stripe listen`) nothing would say
@@ -97,7 +106,11 @@ pub fn AccountPage() -> impl IntoView {
         }
         set_relink_state.set(LinkState::Working("Starting a secure session…"));
         let permissions = permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(",");
-        let types = if LinkOptions::ACCOUNT_TYPES.contains(&subcategory) { subcategory.wire() } else { "" };
+        let types = if LinkOptions::ACCOUNT_TYPES.contains(&subcategory) {
+            subcategory.wire()
+        } else {
+            ""
+        };
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             let options = (permissions, String::new(), types.to_owned());
@@ -186,8 +199,11 @@ fn AccountView(
     let active = status == AccountStatus::Active;
     let name = a.display_name.clone().unwrap_or_else(|| a.subcategory.label().to_owned());
     let can = |p: Permission| active && a.permissions.contains(&p);
-    let (balance_ok, ownership_ok, transactions_ok) =
-        (can(Permission::Balances), can(Permission::Ownership), can(Permission::Transactions));
+    let (balance_ok, ownership_ok, transactions_ok) = (
+        can(Permission::Balances),
+        can(Permission::Ownership),
+        can(Permission::Transactions),
+    );
     let shares_transactions = a.permissions.contains(&Permission::Transactions);
     let subscribed = detail.subscribed;
     let id = a.id.to_string();
@@ -312,7 +328,11 @@ fn RefreshControl(
 ) -> impl IntoView {
     let pending = state.as_ref().is_some_and(|r| r.status == RefreshStatus::Pending);
     let what = feature.as_str();
-    let note = if allowed || state.is_some() { refresh_note(state.as_ref()) } else { "Not shared for this account.".to_owned() };
+    let note = if allowed || state.is_some() {
+        refresh_note(state.as_ref())
+    } else {
+        "Not shared for this account.".to_owned()
+    };
     view! {
         <div class="actions-row">
             <button
@@ -332,7 +352,8 @@ fn RefreshControl(
 #[component]
 fn OwnersView(owners: Option<Vec<Owner>>, name_match: NameMatch) -> impl IntoView {
     let Some(owners) = owners else {
-        return view! { <p class="muted" data-testid="no-owners">"Owners not fetched yet. Refresh to ask the bank."</p> }.into_any();
+        return view! { <p class="muted" data-testid="no-owners">"Owners not fetched yet. Refresh to ask the bank."</p> }
+            .into_any();
     };
     let (class, text) = match name_match {
         NameMatch::Matches => ("status success", "✓ An owner matches the name you gave."),
@@ -365,9 +386,17 @@ fn refresh_note(r: Option<&RefreshState>) -> String {
         Some(r) => match r.status {
             RefreshStatus::Pending => format!("Refresh started {}; Stripe is asking the bank.", utc(r.last_attempted_at)),
             RefreshStatus::Succeeded | RefreshStatus::Failed => {
-                let outcome = if r.status == RefreshStatus::Failed { "The last refresh failed" } else { "Refreshed" };
+                let outcome = if r.status == RefreshStatus::Failed {
+                    "The last refresh failed"
+                } else {
+                    "Refreshed"
+                };
                 match r.next_refresh_available_at {
-                    Some(next) => format!("{outcome} at {}. Next refresh available from {}.", utc(r.last_attempted_at), utc(next)),
+                    Some(next) => format!(
+                        "{outcome} at {}. Next refresh available from {}.",
+                        utc(r.last_attempted_at),
+                        utc(next)
+                    ),
                     None => format!("{outcome} at {}.", utc(r.last_attempted_at)),
                 }
             }
@@ -378,7 +407,8 @@ fn refresh_note(r: Option<&RefreshState>) -> String {
 #[component]
 fn BalanceView(balance: Option<Balance>) -> impl IntoView {
     match balance {
-        None => view! { <p class="muted" data-testid="no-balance">"No balance yet. Refresh to fetch it from the bank."</p> }.into_any(),
+        None => view! { <p class="muted" data-testid="no-balance">"No balance yet. Refresh to fetch it from the bank."</p> }
+            .into_any(),
         Some(b) => view! {
             <p class="amount" data-testid="balance-current">{b.current.format()}</p>
             {b.available.map(|m| view! { <p data-testid="balance-available">"Available: "{m.format()}</p> })}

@@ -49,7 +49,13 @@ pub fn LinkPage() -> impl IntoView {
         let options = (
             join(permissions.get_untracked().into_iter().map(Permission::as_str).collect()),
             join(prefetch.get_untracked().into_iter().map(DataFeature::as_str).collect()),
-            join(account_types.get_untracked().into_iter().map(AccountSubcategory::wire).collect()),
+            join(
+                account_types
+                    .get_untracked()
+                    .into_iter()
+                    .map(AccountSubcategory::wire)
+                    .collect(),
+            ),
         );
         spawn_local(async move {
             let outcome = match run_link(n, e, options, set_state).await {
@@ -225,13 +231,21 @@ async fn run_token() -> Option<Result<BankToken, ErrorView>> {
     };
     let stripe = match stripe_js::load(&session.client.stripe_js_url, &session.client.publishable_key).await {
         Ok(s) => s,
-        Err(e) => return Some(Err(ErrorView { message: e.0, code: None })),
+        Err(e) => {
+            return Some(Err(ErrorView {
+                message: e.0,
+                code: None,
+            }))
+        }
     };
     match stripe_js::collect_bank_token(&stripe, &session.client_secret).await {
         Ok(TokenOutcome::Token(t)) => Some(Ok(t)),
         Ok(TokenOutcome::Cancelled) => None,
         Ok(TokenOutcome::Error(e)) => Some(Err(e.into())),
-        Err(e) => Some(Err(ErrorView { message: e.0, code: None })),
+        Err(e) => Some(Err(ErrorView {
+            message: e.0,
+            code: None,
+        })),
     }
 }
 
@@ -258,7 +272,12 @@ pub(crate) async fn run_link(
     let session_id = match stripe_js::collect_accounts(&stripe, &session.client_secret).await {
         Ok(CollectOutcome::Session { id, .. }) => id,
         Ok(CollectOutcome::Error(e)) => return Err(LinkState::Failed(e.into())),
-        Err(e) => return Err(LinkState::Failed(ErrorView { message: e.0, code: None })),
+        Err(e) => {
+            return Err(LinkState::Failed(ErrorView {
+                message: e.0,
+                code: None,
+            }))
+        }
     };
     set_state.set(LinkState::Working("Confirming with Stripe…"));
     match confirm_link(session_id).await {

@@ -30,7 +30,10 @@ pub struct Api {
 type Shared = Arc<Api>;
 
 pub fn router(sandbox: Arc<Sandbox>) -> Router {
-    let api = Arc::new(Api { sandbox, idem_lock: Mutex::new(()) });
+    let api = Arc::new(Api {
+        sandbox,
+        idem_lock: Mutex::new(()),
+    });
     Router::new()
         .route("/v1/customers", post(create_customer))
         .route("/v1/customers/{id}", get(retrieve_customer).post(update_customer))
@@ -46,8 +49,14 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/v1/financial_connections/transactions", get(list_transactions))
         .route("/v1/financial_connections/transactions/{id}", get(retrieve_transaction))
         .route("/v1/tokens/{id}", get(retrieve_token))
-        .route("/v1/webhook_endpoints", post(create_webhook_endpoint).get(list_webhook_endpoints))
-        .route("/v1/webhook_endpoints/{id}", get(retrieve_webhook_endpoint).delete(delete_webhook_endpoint))
+        .route(
+            "/v1/webhook_endpoints",
+            post(create_webhook_endpoint).get(list_webhook_endpoints),
+        )
+        .route(
+            "/v1/webhook_endpoints/{id}",
+            get(retrieve_webhook_endpoint).delete(delete_webhook_endpoint),
+        )
         .route("/_sandbox/webhook_deliveries", get(control_deliveries))
         .route("/v1/events", get(list_events))
         .route("/v1/events/{id}", get(retrieve_event))
@@ -76,7 +85,10 @@ impl<S: Send + Sync> FromRequestParts<S> for SecretKey {
         }
         match bearer_key(&parts.headers) {
             Ok(key) => Ok(SecretKey(key)),
-            Err(given) => Err(ApiError::unauthorized(format!("Invalid API Key provided: {}", redact(&given)))),
+            Err(given) => Err(ApiError::unauthorized(format!(
+                "Invalid API Key provided: {}",
+                redact(&given)
+            ))),
         }
     }
 }
@@ -186,7 +198,9 @@ fn list_at(v: Option<&Value>, name: &str, allowed: &[&str]) -> Result<Vec<String
     };
     let mut out: Vec<String> = Vec::new();
     for item in items {
-        let s = item.as_str().ok_or_else(|| ApiError::invalid(name, format!("Invalid {name}.")))?;
+        let s = item
+            .as_str()
+            .ok_or_else(|| ApiError::invalid(name, format!("Invalid {name}.")))?;
         if !allowed.is_empty() && !allowed.contains(&s) {
             return Err(ApiError::invalid(
                 name,
@@ -224,14 +238,18 @@ fn idempotent(
     let idem = match headers.get("idempotency-key").map(|v| v.to_str()) {
         None => None,
         Some(Ok(k)) if !k.is_empty() && k.len() <= 255 => Some(k.to_owned()),
-        Some(_) => {
-            return ApiError::invalid("Idempotency-Key", "Idempotency-Key must be 1 to 255 characters.").into_response()
-        }
+        Some(_) => return ApiError::invalid("Idempotency-Key", "Idempotency-Key must be 1 to 255 characters.").into_response(),
     };
     let Some(idem) = idem else {
         return respond(run(), false);
     };
-    let fingerprint = hex::encode(Sha256::new().chain_update(path).chain_update(b"\n").chain_update(body).finalize());
+    let fingerprint = hex::encode(
+        Sha256::new()
+            .chain_update(path)
+            .chain_update(b"\n")
+            .chain_update(body)
+            .finalize(),
+    );
     let _guard = api.idem_lock.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(stored) = api.sandbox.idempotent_lookup(&key.0, &idem) {
         if stored.fingerprint != fingerprint {
@@ -252,7 +270,16 @@ fn idempotent(
     // Like Stripe: a request refused by validation saves nothing, so the key
     // can be retried with corrected parameters; results and 5xx are replayed.
     if status.is_success() || status.is_server_error() {
-        api.sandbox.idempotent_store(&key.0, &idem, StoredResponse { fingerprint, status: status.as_u16(), body: body_json, at: now() });
+        api.sandbox.idempotent_store(
+            &key.0,
+            &idem,
+            StoredResponse {
+                fingerprint,
+                status: status.as_u16(),
+                body: body_json,
+                at: now(),
+            },
+        );
     }
     respond(result, false)
 }
@@ -263,7 +290,8 @@ fn respond(result: Result<(StatusCode, Value), ApiError>, replayed: bool) -> Res
         Err(e) => e.into_response(),
     };
     if replayed {
-        resp.headers_mut().insert("Idempotent-Replayed", HeaderValue::from_static("true"));
+        resp.headers_mut()
+            .insert("Idempotent-Replayed", HeaderValue::from_static("true"));
     }
     resp
 }
@@ -329,7 +357,8 @@ async fn create_customer(State(api): State<Shared>, key: SecretKey, headers: Hea
             livemode: false,
         };
         customer_fields(&p, &mut c)?;
-        api.sandbox.with_space(&key.0, |s| s.customers.insert(c.id.clone(), c.clone()));
+        api.sandbox
+            .with_space(&key.0, |s| s.customers.insert(c.id.clone(), c.clone()));
         ok(json!(c))
     })
 }
@@ -354,7 +383,10 @@ async fn update_customer(
         let p = Params::parse(&body)?;
         p.only(CUSTOMER_PARAMS)?;
         api.sandbox.with_space(&key.0, |s| {
-            let c = s.customers.get_mut(&id).ok_or_else(|| ApiError::not_found("customer", &id, "id"))?;
+            let c = s
+                .customers
+                .get_mut(&id)
+                .ok_or_else(|| ApiError::not_found("customer", &id, "id"))?;
             let mut updated = c.clone();
             customer_fields(&p, &mut updated)?;
             *c = updated.clone();
@@ -372,8 +404,7 @@ pub const SUBCATEGORIES: &[&str] = &["checking", "savings", "mortgage", "line_of
 fn parse_account_holder(p: &Params, space: &Space) -> Result<AccountHolder, ApiError> {
     let holder = p.obj("account_holder")?.ok_or_else(|| ApiError::missing("account_holder"))?;
     expect_keys(holder, "account_holder", &["type", "customer", "account"])?;
-    let kind = str_at(holder.get("type"), "account_holder[type]")?
-        .ok_or_else(|| ApiError::missing("account_holder[type]"))?;
+    let kind = str_at(holder.get("type"), "account_holder[type]")?.ok_or_else(|| ApiError::missing("account_holder[type]"))?;
     match kind.as_str() {
         "customer" => {
             let cus = str_at(holder.get("customer"), "account_holder[customer]")?
@@ -381,7 +412,11 @@ fn parse_account_holder(p: &Params, space: &Space) -> Result<AccountHolder, ApiE
             if !space.customers.contains_key(&cus) {
                 return Err(ApiError::not_found("customer", &cus, "account_holder[customer]"));
             }
-            Ok(AccountHolder { kind, customer: Some(cus), account: None })
+            Ok(AccountHolder {
+                kind,
+                customer: Some(cus),
+                account: None,
+            })
         }
         "account" => {
             let acct = str_at(holder.get("account"), "account_holder[account]")?
@@ -389,14 +424,30 @@ fn parse_account_holder(p: &Params, space: &Space) -> Result<AccountHolder, ApiE
             if !acct.starts_with("acct_") || acct.len() < 6 {
                 return Err(ApiError::invalid("account_holder[account]", "Invalid account id."));
             }
-            Ok(AccountHolder { kind, customer: None, account: Some(acct) })
+            Ok(AccountHolder {
+                kind,
+                customer: None,
+                account: Some(acct),
+            })
         }
-        _ => Err(ApiError::invalid("account_holder[type]", "Invalid account_holder[type]: must be one of customer, account")),
+        _ => Err(ApiError::invalid(
+            "account_holder[type]",
+            "Invalid account_holder[type]: must be one of customer, account",
+        )),
     }
 }
 
 fn parse_session(p: &Params, space: &Space) -> Result<Session, ApiError> {
-    p.only(&["account_holder", "permissions", "prefetch", "filters", "limits", "manual_entry", "return_url", "expand"])?;
+    p.only(&[
+        "account_holder",
+        "permissions",
+        "prefetch",
+        "filters",
+        "limits",
+        "manual_entry",
+        "return_url",
+        "expand",
+    ])?;
     let account_holder = parse_account_holder(p, space)?;
     let permissions = list_at(p.0.get("permissions"), "permissions", PERMISSIONS)?;
     if permissions.is_empty() {
@@ -410,7 +461,11 @@ fn parse_session(p: &Params, space: &Space) -> Result<Session, ApiError> {
         if !c.is_empty() {
             countries = c;
         }
-        subcategories = list_at(f.get("account_subcategories"), "filters[account_subcategories]", SUBCATEGORIES)?;
+        subcategories = list_at(
+            f.get("account_subcategories"),
+            "filters[account_subcategories]",
+            SUBCATEGORIES,
+        )?;
     }
     let mut limit_accounts = 100;
     if let Some(l) = p.obj("limits")? {
@@ -428,7 +483,10 @@ fn parse_session(p: &Params, space: &Space) -> Result<Session, ApiError> {
         expect_keys(m, "manual_entry", &["mode"])?;
         if let Some(mode) = str_at(m.get("mode"), "manual_entry[mode]")? {
             if mode != "automatic" && mode != "disabled" {
-                return Err(ApiError::invalid("manual_entry[mode]", "manual_entry[mode] must be one of automatic, disabled"));
+                return Err(ApiError::invalid(
+                    "manual_entry[mode]",
+                    "manual_entry[mode] must be one of automatic, disabled",
+                ));
             }
             manual_entry_mode = mode;
         }
@@ -469,7 +527,10 @@ async fn create_session(State(api): State<Shared>, key: SecretKey, headers: Head
 async fn retrieve_session(State(api): State<Shared>, key: SecretKey, Path(id): Path<String>) -> Response {
     api.sandbox
         .with_space(&key.0, |s| {
-            let session = s.sessions.get(&id).ok_or_else(|| ApiError::not_found("financial_connections.session", &id, "session"))?;
+            let session = s
+                .sessions
+                .get(&id)
+                .ok_or_else(|| ApiError::not_found("financial_connections.session", &id, "session"))?;
             let linked: Vec<&Account> = s.accounts.iter().filter(|a| a.session == session.id).collect();
             Ok::<_, ApiError>(Json(session.to_json(&linked)))
         })
@@ -479,12 +540,7 @@ async fn retrieve_session(State(api): State<Shared>, key: SecretKey, Path(id): P
 // --- accounts --------------------------------------------------------------
 
 /// Stripe list pagination over `items` (already newest first).
-fn paginate<'a, T: serde::Serialize>(
-    items: Vec<&'a T>,
-    id_of: impl Fn(&T) -> &str,
-    q: &Params,
-    url: &str,
-) -> Result<Value, ApiError> {
+fn paginate<T: serde::Serialize>(items: Vec<&T>, id_of: impl Fn(&T) -> &str, q: &Params, url: &str) -> Result<Value, ApiError> {
     let limit = match q.str("limit")? {
         None => 10,
         Some(l) => l
@@ -496,10 +552,16 @@ fn paginate<'a, T: serde::Serialize>(
     let after = q.str("starting_after")?;
     let before = q.str("ending_before")?;
     if after.is_some() && before.is_some() {
-        return Err(ApiError::invalid("starting_after", "You may only specify one of starting_after and ending_before."));
+        return Err(ApiError::invalid(
+            "starting_after",
+            "You may only specify one of starting_after and ending_before.",
+        ));
     }
     let position = |cursor: &str, param: &str| {
-        items.iter().position(|i| id_of(i) == cursor).ok_or_else(|| ApiError::not_found("object", cursor, param))
+        items
+            .iter()
+            .position(|i| id_of(i) == cursor)
+            .ok_or_else(|| ApiError::not_found("object", cursor, param))
     };
     let (page, has_more): (Vec<&T>, bool) = if let Some(a) = after {
         let start = position(&a, "starting_after")? + 1;
@@ -518,7 +580,14 @@ fn paginate<'a, T: serde::Serialize>(
 async fn list_accounts(State(api): State<Shared>, key: SecretKey, RawQuery(query): RawQuery) -> Response {
     let run = || -> Result<Value, ApiError> {
         let q = Params::parse(query.unwrap_or_default().as_bytes())?;
-        q.only(&["account_holder", "session", "limit", "starting_after", "ending_before", "expand"])?;
+        q.only(&[
+            "account_holder",
+            "session",
+            "limit",
+            "starting_after",
+            "ending_before",
+            "expand",
+        ])?;
         let (mut customer, mut account) = (None, None);
         if let Some(h) = q.obj("account_holder")? {
             expect_keys(h, "account_holder", &["customer", "account"])?;
@@ -537,7 +606,11 @@ async fn list_accounts(State(api): State<Shared>, key: SecretKey, RawQuery(query
                 .accounts
                 .iter()
                 .rev()
-                .filter(|a| customer.as_ref().is_none_or(|c| a.account_holder.customer.as_ref() == Some(c)))
+                .filter(|a| {
+                    customer
+                        .as_ref()
+                        .is_none_or(|c| a.account_holder.customer.as_ref() == Some(c))
+                })
                 .filter(|a| account.as_ref().is_none_or(|c| a.account_holder.account.as_ref() == Some(c)))
                 .filter(|a| session.as_ref().is_none_or(|sid| &a.session == sid))
                 .collect();
@@ -634,26 +707,33 @@ async fn refresh_account(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    account_action(&api, &key, &id, &headers, &body, ("refresh", &["features", "expand"], |api, key, id, p| {
-        let wanted = features(p, &["balance", "ownership", "transactions"])?;
-        let (started, account) = api.sandbox.with_space(&key.0, |s| {
-            // All or nothing: one feature the account cannot refresh refuses the call.
-            for f in &wanted {
-                refresh::check(s, id, *f)?;
-            }
-            let mut started = Vec::new();
-            for f in wanted {
-                if refresh::start(s, id, f)? {
-                    started.push(f);
+    account_action(
+        &api,
+        &key,
+        &id,
+        &headers,
+        &body,
+        ("refresh", &["features", "expand"], |api, key, id, p| {
+            let wanted = features(p, &["balance", "ownership", "transactions"])?;
+            let (started, account) = api.sandbox.with_space(&key.0, |s| {
+                // All or nothing: one feature the account cannot refresh refuses the call.
+                for f in &wanted {
+                    refresh::check(s, id, *f)?;
                 }
+                let mut started = Vec::new();
+                for f in wanted {
+                    if refresh::start(s, id, f)? {
+                        started.push(f);
+                    }
+                }
+                Ok::<_, ApiError>((started, account_json(s, id)?))
+            })?;
+            for f in started {
+                refresh::schedule(&api.sandbox, &key.0, id, f);
             }
-            Ok::<_, ApiError>((started, account_json(s, id)?))
-        })?;
-        for f in started {
-            refresh::schedule(&api.sandbox, &key.0, id, f);
-        }
-        ok(account)
-    }))
+            ok(account)
+        }),
+    )
 }
 
 async fn disconnect_account(
@@ -663,17 +743,24 @@ async fn disconnect_account(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    account_action(&api, &key, &id, &headers, &body, ("disconnect", &["expand"], |api, key, id, _| {
-        api.sandbox.with_space(&key.0, |s| {
-            let a = s.account_or_404(id)?;
-            if a.status != AccountStatus::Disconnected {
-                a.status = AccountStatus::Disconnected;
-                a.subscriptions.clear();
-                s.emit("financial_connections.account.disconnected", id);
-            }
-            ok(account_json(s, id)?)
-        })
-    }))
+    account_action(
+        &api,
+        &key,
+        &id,
+        &headers,
+        &body,
+        ("disconnect", &["expand"], |api, key, id, _| {
+            api.sandbox.with_space(&key.0, |s| {
+                let a = s.account_or_404(id)?;
+                if a.status != AccountStatus::Disconnected {
+                    a.status = AccountStatus::Disconnected;
+                    a.subscriptions.clear();
+                    s.emit("financial_connections.account.disconnected", id);
+                }
+                ok(account_json(s, id)?)
+            })
+        }),
+    )
 }
 
 async fn subscribe(
@@ -683,26 +770,33 @@ async fn subscribe(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    account_action(&api, &key, &id, &headers, &body, ("subscribe", &["features", "expand"], |api, key, id, p| {
-        features(p, &["transactions"])?;
-        let (started, newly) = api.sandbox.with_space(&key.0, |s| {
-            // Subscribing starts a transactions refresh now (and, at Stripe, daily).
-            let started = refresh::start(s, id, Feature::Transactions)?;
-            let a = s.account_or_404(id)?;
-            let newly = !a.subscriptions.iter().any(|x| x == "transactions");
-            if newly {
-                a.subscriptions.push("transactions".to_owned());
+    account_action(
+        &api,
+        &key,
+        &id,
+        &headers,
+        &body,
+        ("subscribe", &["features", "expand"], |api, key, id, p| {
+            features(p, &["transactions"])?;
+            let (started, newly) = api.sandbox.with_space(&key.0, |s| {
+                // Subscribing starts a transactions refresh now (and, at Stripe, daily).
+                let started = refresh::start(s, id, Feature::Transactions)?;
+                let a = s.account_or_404(id)?;
+                let newly = !a.subscriptions.iter().any(|x| x == "transactions");
+                if newly {
+                    a.subscriptions.push("transactions".to_owned());
+                }
+                Ok::<_, ApiError>((started, newly))
+            })?;
+            if started {
+                refresh::schedule(&api.sandbox, &key.0, id, Feature::Transactions);
             }
-            Ok::<_, ApiError>((started, newly))
-        })?;
-        if started {
-            refresh::schedule(&api.sandbox, &key.0, id, Feature::Transactions);
-        }
-        if newly {
-            refresh::schedule_subscription(&api.sandbox, &key.0, id);
-        }
-        ok(api.sandbox.with_space(&key.0, |s| account_json(s, id))?)
-    }))
+            if newly {
+                refresh::schedule_subscription(&api.sandbox, &key.0, id);
+            }
+            ok(api.sandbox.with_space(&key.0, |s| account_json(s, id))?)
+        }),
+    )
 }
 
 async fn unsubscribe(
@@ -712,31 +806,42 @@ async fn unsubscribe(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    account_action(&api, &key, &id, &headers, &body, ("unsubscribe", &["features", "expand"], |api, key, id, p| {
-        features(p, &["transactions"])?;
-        api.sandbox.with_space(&key.0, |s| {
-            s.account_or_404(id)?.subscriptions.retain(|x| x != "transactions");
-            ok(account_json(s, id)?)
-        })
-    }))
+    account_action(
+        &api,
+        &key,
+        &id,
+        &headers,
+        &body,
+        ("unsubscribe", &["features", "expand"], |api, key, id, p| {
+            features(p, &["transactions"])?;
+            api.sandbox.with_space(&key.0, |s| {
+                s.account_or_404(id)?.subscriptions.retain(|x| x != "transactions");
+                ok(account_json(s, id)?)
+            })
+        }),
+    )
 }
 
-async fn list_owners(
-    State(api): State<Shared>,
-    key: SecretKey,
-    Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Response {
+async fn list_owners(State(api): State<Shared>, key: SecretKey, Path(id): Path<String>, RawQuery(query): RawQuery) -> Response {
     reply(|| {
         let q = Params::parse(query.unwrap_or_default().as_bytes())?;
         q.only(&["ownership", "limit", "starting_after", "ending_before", "expand"])?;
         let ownership = q.str("ownership")?.ok_or_else(|| ApiError::missing("ownership"))?;
         api.sandbox.with_space(&key.0, |s| {
-            let a = s.account(&id).ok_or_else(|| ApiError::not_found("financial_connections.account", &id, "account"))?;
+            let a = s
+                .account(&id)
+                .ok_or_else(|| ApiError::not_found("financial_connections.account", &id, "account"))?;
             if a.ownership.as_deref() != Some(ownership.as_str()) {
-                return Err(ApiError::not_found("financial_connections.account_ownership", &ownership, "ownership"));
+                return Err(ApiError::not_found(
+                    "financial_connections.account_ownership",
+                    &ownership,
+                    "ownership",
+                ));
             }
-            let o = s.ownerships.get(&ownership).ok_or_else(|| ApiError::not_found("ownership", &ownership, "ownership"))?;
+            let o = s
+                .ownerships
+                .get(&ownership)
+                .ok_or_else(|| ApiError::not_found("ownership", &ownership, "ownership"))?;
             let url = format!("/v1/financial_connections/accounts/{id}/owners");
             paginate(o.owners.iter().collect(), |x| &x.id, &q, &url)
         })
@@ -770,7 +875,15 @@ fn time_filter(v: Option<&Value>) -> Result<Box<dyn Fn(i64) -> bool>, ApiError> 
 async fn list_transactions(State(api): State<Shared>, key: SecretKey, RawQuery(query): RawQuery) -> Response {
     reply(|| {
         let q = Params::parse(query.unwrap_or_default().as_bytes())?;
-        q.only(&["account", "transacted_at", "transaction_refresh", "limit", "starting_after", "ending_before", "expand"])?;
+        q.only(&[
+            "account",
+            "transacted_at",
+            "transaction_refresh",
+            "limit",
+            "starting_after",
+            "ending_before",
+            "expand",
+        ])?;
         let account = q.str("account")?.ok_or_else(|| ApiError::missing("account"))?;
         let in_range = time_filter(q.0.get("transacted_at"))?;
         let after = match q.obj("transaction_refresh")? {
@@ -781,9 +894,14 @@ async fn list_transactions(State(api): State<Shared>, key: SecretKey, RawQuery(q
             }
         };
         api.sandbox.with_space(&key.0, |s| {
-            let a = s.account(&account).ok_or_else(|| ApiError::not_found("financial_connections.account", &account, "account"))?;
+            let a = s
+                .account(&account)
+                .ok_or_else(|| ApiError::not_found("financial_connections.account", &account, "account"))?;
             if !a.permissions.iter().any(|p| p == "transactions") {
-                return Err(ApiError::invalid("account", "The account was not linked with the `transactions` permission."));
+                return Err(ApiError::invalid(
+                    "account",
+                    "The account was not linked with the `transactions` permission.",
+                ));
             }
             let min_seq = match &after {
                 None => 0,
@@ -799,7 +917,12 @@ async fn list_transactions(State(api): State<Shared>, key: SecretKey, RawQuery(q
             let items: Vec<&super::store::Transaction> = s
                 .transactions
                 .get(&account)
-                .map(|v| v.iter().rev().filter(|t| t.refresh_seq >= min_seq && in_range(t.transacted_at)).collect())
+                .map(|v| {
+                    v.iter()
+                        .rev()
+                        .filter(|t| t.refresh_seq >= min_seq && in_range(t.transacted_at))
+                        .collect()
+                })
                 .unwrap_or_default();
             paginate(items, |t| &t.id, &q, "/v1/financial_connections/transactions")
         })
@@ -820,7 +943,14 @@ async fn retrieve_transaction(State(api): State<Shared>, key: SecretKey, Path(id
 }
 
 async fn retrieve_token(State(api): State<Shared>, key: SecretKey, Path(id): Path<String>) -> Response {
-    reply(|| api.sandbox.with_space(&key.0, |s| s.tokens.get(&id).cloned().ok_or_else(|| ApiError::not_found("token", &id, "token"))))
+    reply(|| {
+        api.sandbox.with_space(&key.0, |s| {
+            s.tokens
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| ApiError::not_found("token", &id, "token"))
+        })
+    })
 }
 
 async fn create_webhook_endpoint(State(api): State<Shared>, key: SecretKey, headers: HeaderMap, body: Bytes) -> Response {
@@ -838,7 +968,10 @@ async fn create_webhook_endpoint(State(api): State<Shared>, key: SecretKey, head
         let endpoint = super::webhooks::Endpoint::new(url, events);
         api.sandbox.with_space(&key.0, |s| {
             if s.webhook_endpoints.len() >= super::webhooks::MAX_ENDPOINTS {
-                return Err(ApiError::invalid("url", format!("At most {} webhook endpoints per key.", super::webhooks::MAX_ENDPOINTS)));
+                return Err(ApiError::invalid(
+                    "url",
+                    format!("At most {} webhook endpoints per key.", super::webhooks::MAX_ENDPOINTS),
+                ));
             }
             s.webhook_endpoints.push(endpoint.clone());
             Ok(())
@@ -854,7 +987,12 @@ async fn list_webhook_endpoints(State(api): State<Shared>, key: SecretKey, RawQu
         api.sandbox.with_space(&key.0, |s| {
             // The secret is shown only when an endpoint is created.
             let items: Vec<Value> = s.webhook_endpoints.iter().rev().map(|e| without_secret(json!(e))).collect();
-            paginate(items.iter().collect(), |e| e["id"].as_str().unwrap_or_default(), &q, "/v1/webhook_endpoints")
+            paginate(
+                items.iter().collect(),
+                |e| e["id"].as_str().unwrap_or_default(),
+                &q,
+                "/v1/webhook_endpoints",
+            )
         })
     })
 }
@@ -902,8 +1040,12 @@ async fn list_events(State(api): State<Shared>, key: SecretKey, RawQuery(query):
         q.only(&["type", "limit", "starting_after", "ending_before", "created"])?;
         let kind = q.str("type")?;
         api.sandbox.with_space(&key.0, |s| {
-            let items: Vec<&Value> =
-                s.events.iter().rev().filter(|e| kind.as_ref().is_none_or(|k| e["type"] == k.as_str())).collect();
+            let items: Vec<&Value> = s
+                .events
+                .iter()
+                .rev()
+                .filter(|e| kind.as_ref().is_none_or(|k| e["type"] == k.as_str()))
+                .collect();
             paginate(items, |e| e["id"].as_str().unwrap_or_default(), &q, "/v1/events")
         })
     })
@@ -912,7 +1054,11 @@ async fn list_events(State(api): State<Shared>, key: SecretKey, RawQuery(query):
 async fn retrieve_event(State(api): State<Shared>, key: SecretKey, Path(id): Path<String>) -> Response {
     reply(|| {
         api.sandbox.with_space(&key.0, |s| {
-            s.events.iter().find(|e| e["id"] == id.as_str()).cloned().ok_or_else(|| ApiError::not_found("event", &id, "id"))
+            s.events
+                .iter()
+                .find(|e| e["id"] == id.as_str())
+                .cloned()
+                .ok_or_else(|| ApiError::not_found("event", &id, "id"))
         })
     })
 }
@@ -945,7 +1091,11 @@ async fn control_status(State(api): State<Shared>, key: SecretKey, Path(id): Pat
             let changed = a.status != status;
             a.status = status;
             if changed {
-                let kind = if status == AccountStatus::Inactive { "deactivated" } else { "reactivated" };
+                let kind = if status == AccountStatus::Inactive {
+                    "deactivated"
+                } else {
+                    "reactivated"
+                };
                 s.emit(&format!("financial_connections.account.{kind}"), &id);
             }
             account_json(s, &id)
@@ -974,10 +1124,20 @@ async fn control_faults(State(api): State<Shared>, key: SecretKey, body: Bytes) 
     reply(|| {
         let p = Params::parse(&body)?;
         p.only(&["path", "kind", "count", "delay_ms"])?;
-        let path = p.str("path")?.filter(|x| x.starts_with('/')).ok_or_else(|| ApiError::invalid("path", "path must start with /."))?;
-        let delay_ms = p.str("delay_ms")?.map(|d| d.parse::<u64>()).transpose().map_err(|_| ApiError::invalid("delay_ms", "delay_ms must be an integer."))?;
+        let path = p
+            .str("path")?
+            .filter(|x| x.starts_with('/'))
+            .ok_or_else(|| ApiError::invalid("path", "path must start with /."))?;
+        let delay_ms = p
+            .str("delay_ms")?
+            .map(|d| d.parse::<u64>())
+            .transpose()
+            .map_err(|_| ApiError::invalid("delay_ms", "delay_ms must be an integer."))?;
         let kind = super::faults::FaultKind::parse(p.str("kind")?.as_deref().unwrap_or(""), delay_ms).ok_or_else(|| {
-            ApiError::invalid("kind", "kind must be one of server_error, rate_limit, rate_limit_retry, delay, drop.")
+            ApiError::invalid(
+                "kind",
+                "kind must be one of server_error, rate_limit, rate_limit_retry, delay, drop.",
+            )
         })?;
         let count = p
             .str("count")?
@@ -986,7 +1146,12 @@ async fn control_faults(State(api): State<Shared>, key: SecretKey, body: Bytes) 
             .ok()
             .filter(|n| (1..=1000).contains(n))
             .ok_or_else(|| ApiError::invalid("count", "count must be an integer from 1 to 1000."))?;
-        api.sandbox.faults.add(super::faults::Fault { key: key.0.clone(), path_prefix: path.clone(), remaining: count, kind });
+        api.sandbox.faults.add(super::faults::Fault {
+            key: key.0.clone(),
+            path_prefix: path.clone(),
+            remaining: count,
+            kind,
+        });
         Ok(json!({ "path": path, "count": count, "kind": format!("{kind:?}") }))
     })
 }

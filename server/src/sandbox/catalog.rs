@@ -57,34 +57,43 @@ const fn no_ach(
     last4: &'static str,
     preselected: bool,
 ) -> AccountTemplate {
-    AccountTemplate { ach: false, ..cash(key, display_name, subcategory, last4, preselected) }
+    AccountTemplate {
+        ach: false,
+        ..cash(key, display_name, subcategory, last4, preselected)
+    }
 }
 
 const TEST_ACCOUNTS: &[AccountTemplate] = &[
-        cash("success", "Success", AccountSubcategory::Checking, "6789", true),
-        cash("savings", "Savings", AccountSubcategory::Savings, "4321", false),
-        cash("insufficient_funds", "Insufficient Funds", AccountSubcategory::Checking, "2227", false),
-        cash("high_balance", "High Balance", AccountSubcategory::Checking, "1111", false),
-        AccountTemplate {
-            key: "credit_card",
-            display_name: "Credit Card",
-            category: AccountCategory::Credit,
-            subcategory: AccountSubcategory::CreditCard,
-            last4: "4242",
-            preselected: false,
-            status: AccountStatus::Active,
-            ach: false,
-        },
-        AccountTemplate {
-            key: "closed",
-            display_name: "Closed Account",
-            category: AccountCategory::Cash,
-            subcategory: AccountSubcategory::Checking,
-            last4: "1113",
-            preselected: false,
-            status: AccountStatus::Inactive,
-            ach: true,
-        },
+    cash("success", "Success", AccountSubcategory::Checking, "6789", true),
+    cash("savings", "Savings", AccountSubcategory::Savings, "4321", false),
+    cash(
+        "insufficient_funds",
+        "Insufficient Funds",
+        AccountSubcategory::Checking,
+        "2227",
+        false,
+    ),
+    cash("high_balance", "High Balance", AccountSubcategory::Checking, "1111", false),
+    AccountTemplate {
+        key: "credit_card",
+        display_name: "Credit Card",
+        category: AccountCategory::Credit,
+        subcategory: AccountSubcategory::CreditCard,
+        last4: "4242",
+        preselected: false,
+        status: AccountStatus::Active,
+        ach: false,
+    },
+    AccountTemplate {
+        key: "closed",
+        display_name: "Closed Account",
+        category: AccountCategory::Cash,
+        subcategory: AccountSubcategory::Checking,
+        last4: "1113",
+        preselected: false,
+        status: AccountStatus::Inactive,
+        ach: true,
+    },
 ];
 
 pub static TEST_INSTITUTION: Institution = Institution {
@@ -97,7 +106,13 @@ pub static TEST_INSTITUTION: Institution = Institution {
 
 pub static INSTITUTIONS: &[&Institution] = &[
     &TEST_INSTITUTION,
-    &Institution { id: "test_oauth_institution", name: "Test OAuth Institution", accounts: TEST_ACCOUNTS, oauth: true, down: None },
+    &Institution {
+        id: "test_oauth_institution",
+        name: "Test OAuth Institution",
+        accounts: TEST_ACCOUNTS,
+        oauth: true,
+        down: None,
+    },
     &Institution {
         id: "ownership_accounts",
         name: "Ownership Accounts",
@@ -113,8 +128,20 @@ pub static INSTITUTIONS: &[&Institution] = &[
         id: "invalid_payment_accounts",
         name: "Invalid Payment Accounts",
         accounts: &[
-            no_ach("no_ach_checking", "Checking (no ACH)", AccountSubcategory::Checking, "0004", true),
-            no_ach("no_ach_savings", "Savings (no ACH)", AccountSubcategory::Savings, "0005", false),
+            no_ach(
+                "no_ach_checking",
+                "Checking (no ACH)",
+                AccountSubcategory::Checking,
+                "0004",
+                true,
+            ),
+            no_ach(
+                "no_ach_savings",
+                "Savings (no ACH)",
+                AccountSubcategory::Savings,
+                "0005",
+                false,
+            ),
         ],
         oauth: false,
         down: None,
@@ -124,14 +151,20 @@ pub static INSTITUTIONS: &[&Institution] = &[
         name: "Down Bank (Scheduled)",
         accounts: &[],
         oauth: false,
-        down: Some(("institution_down_scheduled", "Down Bank is under scheduled maintenance. Try another bank or come back later.")),
+        down: Some((
+            "institution_down_scheduled",
+            "Down Bank is under scheduled maintenance. Try another bank or come back later.",
+        )),
     },
     &Institution {
         id: "down_bank_unscheduled",
         name: "Down Bank (Unscheduled)",
         accounts: &[],
         oauth: false,
-        down: Some(("institution_down_unscheduled", "Down Bank is unavailable right now. Try another bank or come back later.")),
+        down: Some((
+            "institution_down_unscheduled",
+            "Down Bank is unavailable right now. Try another bank or come back later.",
+        )),
     },
     &Institution {
         id: "down_bank_error",
@@ -152,7 +185,12 @@ mod tests {
 
     #[test]
     fn test_institution_preselects_only_success() {
-        let pre: Vec<_> = TEST_INSTITUTION.accounts.iter().filter(|a| a.preselected).map(|a| a.key).collect();
+        let pre: Vec<_> = TEST_INSTITUTION
+            .accounts
+            .iter()
+            .filter(|a| a.preselected)
+            .map(|a| a.key)
+            .collect();
         assert_eq!(pre, ["success"]);
         assert!(institution("test_institution").is_some());
         assert!(institution("test_oauth_institution").unwrap().oauth);

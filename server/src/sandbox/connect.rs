@@ -3,10 +3,10 @@
 //! (`/connect/api/*`, authenticated by publishable key + client secret, the
 //! way Stripe.js's own calls are).
 
+use super::catalog;
 use super::catalog::INSTITUTIONS;
 use super::error::ApiError;
 use super::refresh;
-use super::catalog;
 use super::store::{bank_token, cancel_session, complete_session, resolve_choice, Feature, ModalError, Sandbox, SessionState};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -28,10 +28,16 @@ pub const TEST_ROUTING_NUMBER: &str = "110000000";
 
 pub fn router(sandbox: Arc<Sandbox>) -> Router {
     Router::new()
-        .route("/js/stripe.js", get(|| asset("application/javascript; charset=utf-8", STRIPE_JS)))
+        .route(
+            "/js/stripe.js",
+            get(|| asset("application/javascript; charset=utf-8", STRIPE_JS)),
+        )
         .route("/v3/", get(|| asset("application/javascript; charset=utf-8", STRIPE_JS)))
         .route("/connect/modal", get(|| asset("text/html; charset=utf-8", MODAL_HTML)))
-        .route("/connect/modal.js", get(|| asset("application/javascript; charset=utf-8", MODAL_JS)))
+        .route(
+            "/connect/modal.js",
+            get(|| asset("application/javascript; charset=utf-8", MODAL_JS)),
+        )
         .route("/connect/modal.css", get(|| asset("text/css; charset=utf-8", MODAL_CSS)))
         .route("/connect/oauth", get(|| asset("text/html; charset=utf-8", OAUTH_HTML)))
         .route("/connect/api/fail", post(fail))
@@ -42,7 +48,11 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
 }
 
 async fn asset(content_type: &'static str, body: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body).into_response()
+    (
+        [(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")],
+        body,
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -60,11 +70,21 @@ struct ModalRequest {
 
 fn modal_error(e: ModalError) -> ApiError {
     let (code, message) = match e {
-        ModalError::Unknown => ("resource_missing", "The client secret is invalid or its session does not exist."),
+        ModalError::Unknown => (
+            "resource_missing",
+            "The client secret is invalid or its session does not exist.",
+        ),
         ModalError::Expired => ("session_expired", "This session has expired. Create a new one."),
-        ModalError::Used => ("session_already_used", "This session was already used. Create a new one for every attempt."),
+        ModalError::Used => (
+            "session_already_used",
+            "This session was already used. Create a new one for every attempt.",
+        ),
     };
-    ApiError { code: Some(code), status: StatusCode::BAD_REQUEST, ..ApiError::invalid("client_secret", message) }
+    ApiError {
+        code: Some(code),
+        status: StatusCode::BAD_REQUEST,
+        ..ApiError::invalid("client_secret", message)
+    }
 }
 
 fn check_key(req: &ModalRequest) -> Result<(), ApiError> {
@@ -135,12 +155,18 @@ async fn complete(State(sb): State<Arc<Sandbox>>, Json(req): Json<ModalRequest>)
             let token_flow = req.flow == "token";
             if token_flow {
                 if chosen.len() != 1 {
-                    return Err(ApiError::invalid("accounts", "Select exactly one account to receive payouts."));
+                    return Err(ApiError::invalid(
+                        "accounts",
+                        "Select exactly one account to receive payouts.",
+                    ));
                 }
                 if !chosen[0].ach || !s.permissions.iter().any(|p| p == "payment_method") {
                     return Err(ApiError {
                         code: Some("account_not_supported"),
-                        ..ApiError::invalid("accounts", "This account cannot be used for bank payments (no us_bank_account support).")
+                        ..ApiError::invalid(
+                            "accounts",
+                            "This account cannot be used for bank payments (no us_bank_account support).",
+                        )
                     });
                 }
             }
@@ -172,8 +198,11 @@ async fn complete(State(sb): State<Arc<Sandbox>>, Json(req): Json<ModalRequest>)
 
 async fn cancel(State(sb): State<Arc<Sandbox>>, Json(req): Json<ModalRequest>) -> Response {
     reply(check_key(&req).and_then(|_| {
-        sb.with_open_session(&req.client_secret, |_, s, _| json!({ "financialConnectionsSession": cancel_session(s) }))
-            .map_err(modal_error)
+        sb.with_open_session(
+            &req.client_secret,
+            |_, s, _| json!({ "financialConnectionsSession": cancel_session(s) }),
+        )
+        .map_err(modal_error)
     }))
 }
 
@@ -184,8 +213,13 @@ async fn fail(State(sb): State<Arc<Sandbox>>, Json(req): Json<ModalRequest>) -> 
         let (code, message) = catalog::institution(&req.institution)
             .and_then(|i| i.down)
             .ok_or_else(|| ApiError::invalid("institution", "That institution is not down."))?;
-        sb.with_open_session(&req.client_secret, |_, s, _| s.state = SessionState::Used).map_err(modal_error)?;
-        Err::<Value, _>(ApiError { code: Some(code), kind: "api_error", ..ApiError::invalid("institution", message) })
+        sb.with_open_session(&req.client_secret, |_, s, _| s.state = SessionState::Used)
+            .map_err(modal_error)?;
+        Err::<Value, _>(ApiError {
+            code: Some(code),
+            kind: "api_error",
+            ..ApiError::invalid("institution", message)
+        })
     });
     reply(result)
 }

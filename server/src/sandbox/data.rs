@@ -24,7 +24,7 @@ impl Seeded {
         Seeded(h)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -34,21 +34,21 @@ impl Seeded {
 
     /// Uniform in `lo..=hi`.
     pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next() % ((hi - lo + 1) as u64)) as i64
+        lo + (self.next_u64() % ((hi - lo + 1) as u64)) as i64
     }
 
     pub fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
+        self.next_u64() % 100 < percent
     }
 
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[(self.next() % items.len() as u64) as usize]
+        &items[(self.next_u64() % items.len() as u64) as usize]
     }
 
     /// 24 id characters.
     pub fn id(&mut self, prefix: &str) -> String {
         const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-        let tail: String = (0..24).map(|_| ALPHABET[(self.next() % 62) as usize] as char).collect();
+        let tail: String = (0..24).map(|_| ALPHABET[(self.next_u64() % 62) as usize] as char).collect();
         format!("{prefix}{tail}")
     }
 }
@@ -181,7 +181,13 @@ pub fn transactions(account_id: &str, credit: bool, now: i64) -> Vec<TxnSeed> {
             } else {
                 "posted"
             };
-            seeds.push(TxnSeed { key, amount, description, transacted_at, status });
+            seeds.push(TxnSeed {
+                key,
+                amount,
+                description,
+                transacted_at,
+                status,
+            });
         }
     }
     seeds.sort_by(|a, b| b.transacted_at.cmp(&a.transacted_at).then(b.key.cmp(&a.key)));
@@ -196,8 +202,14 @@ mod tests {
 
     #[test]
     fn the_same_account_gets_the_same_data() {
-        assert_eq!(balance("fca_1", "success", false, NOW), balance("fca_1", "success", false, NOW));
-        assert_ne!(balance("fca_1", "success", false, NOW), balance("fca_2", "success", false, NOW));
+        assert_eq!(
+            balance("fca_1", "success", false, NOW),
+            balance("fca_1", "success", false, NOW)
+        );
+        assert_ne!(
+            balance("fca_1", "success", false, NOW),
+            balance("fca_2", "success", false, NOW)
+        );
         assert_eq!(transactions("fca_1", false, NOW), transactions("fca_1", false, NOW));
     }
 
@@ -223,7 +235,10 @@ mod tests {
         let mut posted_since = 0;
         for t in before.iter().filter(|t| t.transacted_at >= oldest_kept + DAY) {
             let same = later.get(&t.key).unwrap_or_else(|| panic!("{} vanished", t.key));
-            assert_eq!((same.amount, same.transacted_at, same.description), (t.amount, t.transacted_at, t.description));
+            assert_eq!(
+                (same.amount, same.transacted_at, same.description),
+                (t.amount, t.transacted_at, t.description)
+            );
             if t.status == "pending" && same.status != "pending" {
                 posted_since += 1;
             }
@@ -235,7 +250,10 @@ mod tests {
     #[test]
     fn transactions_cover_180_days_newest_first_with_all_statuses() {
         let t = transactions("fca_1", false, NOW);
-        assert!(t.last().unwrap().transacted_at < NOW - (HISTORY_DAYS - 3) * DAY, "reaches back ~180 days");
+        assert!(
+            t.last().unwrap().transacted_at < NOW - (HISTORY_DAYS - 3) * DAY,
+            "reaches back ~180 days"
+        );
         assert!(t.len() > 150, "{}", t.len());
         assert!(t.windows(2).all(|w| w[0].transacted_at >= w[1].transacted_at));
         assert!(t.last().unwrap().transacted_at >= NOW - HISTORY_DAYS * DAY - DAY);

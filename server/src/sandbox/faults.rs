@@ -63,7 +63,9 @@ impl Faults {
     /// Takes one use of the first fault for `key` matching `path`.
     fn take(&self, key: &str, path: &str) -> Option<FaultKind> {
         let mut faults = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let i = faults.iter().position(|f| f.key == key && f.remaining > 0 && path.starts_with(&f.path_prefix))?;
+        let i = faults
+            .iter()
+            .position(|f| f.key == key && f.remaining > 0 && path.starts_with(&f.path_prefix))?;
         faults[i].remaining -= 1;
         let kind = faults[i].kind;
         faults.retain(|f| f.remaining > 0);
@@ -77,7 +79,9 @@ pub async fn inject(State(sandbox): State<Arc<Sandbox>>, req: Request, next: Nex
     if path.starts_with("/_sandbox") {
         return next.run(req).await;
     }
-    let Ok(key) = super::api::bearer_key(req.headers()) else { return next.run(req).await };
+    let Ok(key) = super::api::bearer_key(req.headers()) else {
+        return next.run(req).await;
+    };
     match sandbox.faults.take(&key, &path) {
         None => next.run(req).await,
         Some(FaultKind::ServerError) => ApiError {
@@ -98,7 +102,8 @@ pub async fn inject(State(sandbox): State<Arc<Sandbox>>, req: Request, next: Nex
             }
             .into_response();
             if kind == FaultKind::RateLimitRetry {
-                resp.headers_mut().insert("Stripe-Should-Retry", HeaderValue::from_static("true"));
+                resp.headers_mut()
+                    .insert("Stripe-Should-Retry", HeaderValue::from_static("true"));
             }
             resp
         }

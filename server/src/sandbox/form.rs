@@ -16,7 +16,10 @@ pub struct FormError {
 }
 
 fn err(param: &str, message: impl Into<String>) -> FormError {
-    FormError { param: param.to_owned(), message: message.into() }
+    FormError {
+        param: param.to_owned(),
+        message: message.into(),
+    }
 }
 
 /// `a[b][]` → `["a", "b", ""]`.
@@ -30,7 +33,10 @@ fn segments(key: &str) -> Result<Vec<&str>, FormError> {
     }
     let mut out = vec![head];
     while !rest.is_empty() {
-        let close = rest.find(']').filter(|_| rest.starts_with('[')).ok_or_else(|| err(key, "Invalid bracket notation."))?;
+        let close = rest
+            .find(']')
+            .filter(|_| rest.starts_with('['))
+            .ok_or_else(|| err(key, "Invalid bracket notation."))?;
         out.push(&rest[1..close]);
         rest = &rest[close + 1..];
     }
@@ -48,7 +54,9 @@ fn insert(node: &mut Value, segs: &[&str], value: String, key: &str) -> Result<(
         if node.is_null() {
             *node = Value::Array(Vec::new());
         }
-        let arr = node.as_array_mut().ok_or_else(|| err(key, "Mixed list and object parameters."))?;
+        let arr = node
+            .as_array_mut()
+            .ok_or_else(|| err(key, "Mixed list and object parameters."))?;
         if rest.is_empty() {
             arr.push(Value::String(value));
             return Ok(());
@@ -66,7 +74,9 @@ fn insert(node: &mut Value, segs: &[&str], value: String, key: &str) -> Result<(
     if node.is_null() {
         *node = Value::Object(Map::new());
     }
-    let obj = node.as_object_mut().ok_or_else(|| err(key, "Mixed list and object parameters."))?;
+    let obj = node
+        .as_object_mut()
+        .ok_or_else(|| err(key, "Mixed list and object parameters."))?;
     if rest.is_empty() {
         if obj.contains_key(*first) {
             return Err(err(key, "Parameter given more than once."));

@@ -20,13 +20,19 @@ pub fn check(space: &Space, account_id: &str, feature: Feature) -> Result<(), Ap
     if account.status != AccountStatus::Active {
         return Err(ApiError {
             code: Some("account_inactive"),
-            ..ApiError::invalid("account", format!("The account is {} and cannot be refreshed.", account.status.as_str()))
+            ..ApiError::invalid(
+                "account",
+                format!("The account is {} and cannot be refreshed.", account.status.as_str()),
+            )
         });
     }
     if !account.permissions.iter().any(|p| p == feature.permission()) {
         return Err(ApiError::invalid(
             "features",
-            format!("The account was not linked with the `{}` permission; create a new session that requests it.", feature.permission()),
+            format!(
+                "The account was not linked with the `{}` permission; create a new session that requests it.",
+                feature.permission()
+            ),
         ));
     }
     Ok(())
@@ -37,7 +43,9 @@ pub fn check(space: &Space, account_id: &str, feature: Feature) -> Result<(), Ap
 pub fn start(space: &mut Space, account_id: &str, feature: Feature) -> Result<bool, ApiError> {
     check(space, account_id, feature)?;
     let t = now();
-    let Some(account) = space.account_mut(account_id) else { return Ok(false) };
+    let Some(account) = space.account_mut(account_id) else {
+        return Ok(false);
+    };
     let slot = account.refresh_mut(feature);
     let too_early = match slot {
         Some(r) if r.status == RefreshStatus::Pending => true,
@@ -62,7 +70,11 @@ pub fn start(space: &mut Space, account_id: &str, feature: Feature) -> Result<bo
 pub fn settle(space: &mut Space, account_id: &str, feature: Feature, cooldown_secs: i64) -> Option<serde_json::Value> {
     let t = now();
     let account = space.account_mut(account_id)?;
-    let pending = account.refresh_mut(feature).as_ref().filter(|r| r.status == RefreshStatus::Pending)?.clone();
+    let pending = account
+        .refresh_mut(feature)
+        .as_ref()
+        .filter(|r| r.status == RefreshStatus::Pending)?
+        .clone();
     let active = account.status == AccountStatus::Active;
     let fail = !active || space.fail_next_refreshes > 0;
     if active && space.fail_next_refreshes > 0 {
@@ -71,7 +83,11 @@ pub fn settle(space: &mut Space, account_id: &str, feature: Feature, cooldown_se
     let account = space.account_mut(account_id)?;
     let (template, credit) = (account.template, account.category == AccountCategory::Credit);
     *account.refresh_mut(feature) = Some(Refresh {
-        status: if fail { RefreshStatus::Failed } else { RefreshStatus::Succeeded },
+        status: if fail {
+            RefreshStatus::Failed
+        } else {
+            RefreshStatus::Succeeded
+        },
         next_refresh_available_at: Some(t + cooldown_secs),
         ..pending.clone()
     });
@@ -170,7 +186,9 @@ pub fn schedule_subscription(sandbox: &Arc<Sandbox>, key: &str, account_id: &str
         loop {
             tokio::time::sleep(sandbox.timing.subscription_interval).await;
             let started = sandbox.with_space(&key, |s| {
-                let subscribed = s.account(&account_id).is_some_and(|a| a.subscriptions.iter().any(|x| x == "transactions"));
+                let subscribed = s
+                    .account(&account_id)
+                    .is_some_and(|a| a.subscriptions.iter().any(|x| x == "transactions"));
                 subscribed.then(|| start(s, &account_id, Feature::Transactions).unwrap_or(false))
             });
             match started {

@@ -18,12 +18,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub const SESSION_TTL_SECS: i64 = 60 * 60;
 
 pub fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// `prefix` + 24 random letters and digits, like Stripe's ids.
 pub fn new_id(prefix: &str) -> String {
-    let tail: String = rand::thread_rng().sample_iter(&Alphanumeric).take(24).map(char::from).collect();
+    let tail: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(24)
+        .map(char::from)
+        .collect();
     format!("{prefix}{tail}")
 }
 
@@ -248,7 +255,8 @@ impl Space {
 
     /// The account, or Stripe's `resource_missing` for it.
     pub fn account_or_404(&mut self, id: &str) -> Result<&mut Account, ApiError> {
-        self.account_mut(id).ok_or_else(|| ApiError::not_found("financial_connections.account", id, "account"))
+        self.account_mut(id)
+            .ok_or_else(|| ApiError::not_found("financial_connections.account", id, "account"))
     }
 
     /// Records an event about an account (its current state is `data.object`).
@@ -308,8 +316,12 @@ impl Timing {
         let d = Self::default();
         let var = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<u64>().ok());
         Timing {
-            refresh_delay: var("SANDBOX_REFRESH_DELAY_MS").map(std::time::Duration::from_millis).unwrap_or(d.refresh_delay),
-            refresh_cooldown_secs: var("SANDBOX_REFRESH_COOLDOWN_SECS").map(|s| s as i64).unwrap_or(d.refresh_cooldown_secs),
+            refresh_delay: var("SANDBOX_REFRESH_DELAY_MS")
+                .map(std::time::Duration::from_millis)
+                .unwrap_or(d.refresh_delay),
+            refresh_cooldown_secs: var("SANDBOX_REFRESH_COOLDOWN_SECS")
+                .map(|s| s as i64)
+                .unwrap_or(d.refresh_cooldown_secs),
             subscription_interval: d.subscription_interval,
         }
     }
@@ -370,7 +382,10 @@ impl Session {
     /// What the modal may offer, given the session's filters.
     pub fn offers(&self, t: &AccountTemplate) -> bool {
         self.subcategories.is_empty()
-            || self.subcategories.iter().any(|s| serde_json::to_value(t.subcategory).ok() == Some(json!(s)))
+            || self
+                .subcategories
+                .iter()
+                .any(|s| serde_json::to_value(t.subcategory).ok() == Some(json!(s)))
     }
 }
 
@@ -388,7 +403,10 @@ impl Sandbox {
     }
 
     pub fn with_timing(timing: Timing) -> Self {
-        Sandbox { timing, ..Self::default() }
+        Sandbox {
+            timing,
+            ..Self::default()
+        }
     }
 
     pub fn with_webhook_policy(mut self, policy: super::webhooks::RetryPolicy) -> Self {
@@ -410,7 +428,14 @@ impl Sandbox {
         for event in std::mem::take(&mut space.outbox) {
             let kind = event["type"].as_str().unwrap_or_default();
             for endpoint in space.webhook_endpoints.iter().filter(|e| e.wants(kind)) {
-                super::webhooks::deliver(self.http.clone(), self.deliveries.clone(), self.webhook_policy, key, endpoint, &event);
+                super::webhooks::deliver(
+                    self.http.clone(),
+                    self.deliveries.clone(),
+                    self.webhook_policy,
+                    key,
+                    endpoint,
+                    &event,
+                );
             }
         }
     }
@@ -449,9 +474,14 @@ impl Sandbox {
 
     pub fn insert_session(&self, key: &str, session: Session) -> Value {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        st.secrets.insert(session.client_secret.clone(), (key.to_owned(), session.id.clone()));
+        st.secrets
+            .insert(session.client_secret.clone(), (key.to_owned(), session.id.clone()));
         let json = session.to_json(&[]);
-        st.spaces.entry(key.to_owned()).or_default().sessions.insert(session.id.clone(), session);
+        st.spaces
+            .entry(key.to_owned())
+            .or_default()
+            .sessions
+            .insert(session.id.clone(), session);
         json
     }
 
@@ -563,7 +593,9 @@ pub fn bank_token(space: &mut Space, account_id: &str, routing_number: &str) -> 
             "status": "new",
         },
     });
-    space.tokens.insert(token["id"].as_str().unwrap_or_default().to_owned(), token.clone());
+    space
+        .tokens
+        .insert(token["id"].as_str().unwrap_or_default().to_owned(), token.clone());
     Some(token)
 }
 
@@ -585,8 +617,7 @@ pub fn resolve_choice(
     institution_id: &str,
     keys: &[String],
 ) -> Result<(&'static Institution, Vec<&'static AccountTemplate>), ApiError> {
-    let inst = catalog::institution(institution_id)
-        .ok_or_else(|| ApiError::invalid("institution", "Unknown institution."))?;
+    let inst = catalog::institution(institution_id).ok_or_else(|| ApiError::invalid("institution", "Unknown institution."))?;
     let mut chosen = Vec::new();
     for k in keys {
         let t = inst

@@ -72,7 +72,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { attempts: 6, first_backoff: Duration::from_secs(1), max_backoff: Duration::from_secs(60) }
+        RetryPolicy {
+            attempts: 6,
+            first_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(60),
+        }
     }
 }
 
@@ -100,7 +104,13 @@ impl Deliveries {
     }
 
     fn update(&self, id: &str, f: impl FnOnce(&mut Delivery)) {
-        if let Some(d) = self.0.lock().unwrap_or_else(|e| e.into_inner()).iter_mut().find(|d| d.id == id) {
+        if let Some(d) = self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter_mut()
+            .find(|d| d.id == id)
+        {
             f(d);
         }
     }
@@ -109,7 +119,9 @@ impl Deliveries {
 /// Sends `event` to `endpoint` in the background until it answers 2xx or the
 /// policy gives up. Outside a Tokio runtime (plain unit tests) nothing is sent.
 pub fn deliver(http: reqwest::Client, log: Arc<Deliveries>, policy: RetryPolicy, key: &str, endpoint: &Endpoint, event: &Value) {
-    let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
     let body = event.to_string();
     let (url, secret) = (endpoint.url.clone(), endpoint.secret.clone());
     let id = new_id("whdel_");

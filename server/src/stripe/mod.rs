@@ -57,12 +57,24 @@ impl StripeError {
 impl From<StripeError> for AppError {
     fn from(e: StripeError) -> Self {
         match e {
-            StripeError::Api { status, code, message, request_id, kind, param } => {
+            StripeError::Api {
+                status,
+                code,
+                message,
+                request_id,
+                kind,
+                param,
+            } => {
                 tracing::warn!(status, %kind, ?code, ?param, ?request_id, "Stripe API error: {message}");
                 match status {
                     401 | 403 => AppError::Internal,
                     s if s >= 500 => AppError::Unavailable,
-                    _ => AppError::Stripe { status, code: code.or(Some(kind)), message, request_id },
+                    _ => AppError::Stripe {
+                        status,
+                        code: code.or(Some(kind)),
+                        message,
+                        request_id,
+                    },
                 }
             }
             StripeError::Network(msg) => {
@@ -132,7 +144,12 @@ impl StripeClient {
             .user_agent(concat!("fc-app/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| StripeError::Network(e.to_string()))?;
-        Ok(StripeClient { http, base: base.trim_end_matches('/').to_owned(), key, opts })
+        Ok(StripeClient {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            key,
+            opts,
+        })
     }
 
     pub fn base(&self) -> &str {
@@ -239,7 +256,11 @@ pub fn should_retry(status: StatusCode, headers: &HeaderMap) -> bool {
 
 async fn read_response<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, StripeError> {
     let status = resp.status();
-    let request_id = resp.headers().get("Request-Id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let request_id = resp
+        .headers()
+        .get("Request-Id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let bytes = resp.bytes().await.map_err(|e| StripeError::Network(without_url(e)))?;
     if status.is_success() {
         return serde_json::from_slice(&bytes).map_err(|e| StripeError::Decode(e.to_string()));
@@ -247,7 +268,11 @@ async fn read_response<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T
     match serde_json::from_slice::<ErrorBody>(&bytes) {
         Ok(ErrorBody { error }) => Err(StripeError::Api {
             status: status.as_u16(),
-            kind: if error.kind.is_empty() { "api_error".into() } else { error.kind },
+            kind: if error.kind.is_empty() {
+                "api_error".into()
+            } else {
+                error.kind
+            },
             code: error.code,
             message: error.message.unwrap_or_else(|| format!("Stripe returned HTTP {status}")),
             param: error.param,
@@ -290,8 +315,12 @@ mod tests {
 
     #[test]
     fn backoff_is_capped_and_jittered() {
-        let c = StripeClient::new("http://x", SecretString::from("sk_test_1".to_owned()), ClientOptions::default())
-            .unwrap();
+        let c = StripeClient::new(
+            "http://x",
+            SecretString::from("sk_test_1".to_owned()),
+            ClientOptions::default(),
+        )
+        .unwrap();
         for attempt in 1..10 {
             let d = c.backoff(attempt);
             assert!(d <= Duration::from_secs(5), "{d:?}");

@@ -61,7 +61,10 @@ pub struct CreditBalance {
 
 /// The first (usually only) currency of a Stripe amount map.
 fn money(map: &std::collections::BTreeMap<String, i64>) -> Option<Money> {
-    map.iter().next().map(|(c, v)| Money { minor: *v, currency: c.to_lowercase() })
+    map.iter().next().map(|(c, v)| Money {
+        minor: *v,
+        currency: c.to_lowercase(),
+    })
 }
 
 impl FcBalance {
@@ -124,12 +127,21 @@ pub struct FcOwner {
 
 impl From<FcOwner> for Owner {
     fn from(o: FcOwner) -> Self {
-        Owner { name: o.name, email: o.email, phone: o.phone, address: o.raw_address }
+        Owner {
+            name: o.name,
+            email: o.email,
+            phone: o.phone,
+            address: o.raw_address,
+        }
     }
 }
 
 fn refresh_state(r: &FcRefresh) -> RefreshState {
-    RefreshState { status: r.status, last_attempted_at: r.last_attempted_at, next_refresh_available_at: r.next_refresh_available_at }
+    RefreshState {
+        status: r.status,
+        last_attempted_at: r.last_attempted_at,
+        next_refresh_available_at: r.next_refresh_available_at,
+    }
 }
 
 impl FcAccount {
@@ -160,12 +172,16 @@ impl FcAccount {
     }
 
     pub fn subscribed_to_transactions(&self) -> bool {
-        self.subscriptions.as_ref().is_some_and(|s| s.iter().any(|f| f == "transactions"))
+        self.subscriptions
+            .as_ref()
+            .is_some_and(|s| s.iter().any(|f| f == "transactions"))
     }
 
     /// The transaction refresh whose results are ready to be listed, if any.
     pub fn settled_transaction_refresh(&self) -> Option<&FcRefresh> {
-        self.transaction_refresh.as_ref().filter(|r| r.status == RefreshStatus::Succeeded && r.id.is_some())
+        self.transaction_refresh
+            .as_ref()
+            .filter(|r| r.status == RefreshStatus::Succeeded && r.id.is_some())
     }
 
     pub fn holder_customer(&self) -> Option<&str> {
@@ -209,7 +225,10 @@ impl FcTransaction {
     pub fn to_model(&self) -> Option<Transaction> {
         Some(Transaction {
             id: self.id.clone(),
-            amount: Money { minor: self.amount, currency: self.currency.to_lowercase() },
+            amount: Money {
+                minor: self.amount,
+                currency: self.currency.to_lowercase(),
+            },
             description: self.description.clone().unwrap_or_default(),
             status: TransactionStatus::parse(&self.status)?,
             transacted_at: self.transacted_at,

@@ -93,15 +93,25 @@ impl Browser<'_> {
     }
 
     pub async fn link(&self) -> Value {
-        let (s, session) = self.call("start_link", &[("name", "Jenny Rosen"), ("email", "jenny@example.com"), ("permissions", ALL_PERMISSIONS)]).await;
+        let (s, session) = self
+            .call(
+                "start_link",
+                &[
+                    ("name", "Jenny Rosen"),
+                    ("email", "jenny@example.com"),
+                    ("permissions", ALL_PERMISSIONS),
+                ],
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{session}");
         self.complete_modal(session["client_secret"].as_str().unwrap()).await;
-        let (s, accounts) = self.call("confirm_link", &[("session_id", session["session_id"].as_str().unwrap())]).await;
+        let (s, accounts) = self
+            .call("confirm_link", &[("session_id", session["session_id"].as_str().unwrap())])
+            .await;
         assert_eq!(s, StatusCode::OK, "{accounts}");
         accounts
     }
 }
-
 
 /// The app in Stripe mode (keys set, as against api.stripe.com) talking to
 /// `sandbox` on its own port, with our own webhook secrets.
@@ -130,19 +140,37 @@ pub async fn spawn_stripe_mode(sandbox: axum::Router, secret_key: &str, webhook_
     let addr = listener.local_addr().unwrap();
     let built = server::build(&config, server::leptos_options().unwrap(), addr).await.unwrap();
     tokio::spawn(async move { axum::serve(listener, built.router).await.unwrap() });
-    StripeModeApp { app: format!("http://{addr}"), sandbox: sandbox_base, http: reqwest::Client::new(), database_url }
+    StripeModeApp {
+        app: format!("http://{addr}"),
+        sandbox: sandbox_base,
+        http: reqwest::Client::new(),
+        database_url,
+    }
 }
 
 impl StripeModeApp {
     /// A new browser's session cookie.
     pub async fn cookie(&self) -> String {
         let page = self.http.get(format!("{}/", self.app)).send().await.unwrap();
-        page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned()
+        page.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
     }
 
     /// Calls a server function as the browser with `cookie`.
     pub async fn call(&self, cookie: &str, func: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-        let resp = self.http.post(format!("{}/api/{func}", self.app)).header("Cookie", cookie).form(form).send().await.unwrap();
+        let resp = self
+            .http
+            .post(format!("{}/api/{func}", self.app))
+            .header("Cookie", cookie)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
         let status = resp.status();
         (status, resp.json().await.unwrap_or(Value::Null))
     }
@@ -151,17 +179,31 @@ impl StripeModeApp {
     /// modal API; returns the browser's cookie and the account id.
     pub async fn link(&self) -> (String, String) {
         let cookie = self.cookie().await;
-        let (_, session) = self.call(&cookie, "start_link", &[("name", ""), ("email", ""), ("permissions", ALL_PERMISSIONS)]).await;
+        let (_, session) = self
+            .call(
+                &cookie,
+                "start_link",
+                &[("name", ""), ("email", ""), ("permissions", ALL_PERMISSIONS)],
+            )
+            .await;
         let done = self
             .http
             .post(format!("{}/connect/api/complete", self.sandbox))
-            .json(&json!({"client_secret": session["client_secret"], "publishable_key": "pk_test_stripe_mode",
-                          "institution": "test_institution", "accounts": ["success"]}))
+            .json(
+                &json!({"client_secret": session["client_secret"], "publishable_key": "pk_test_stripe_mode",
+                          "institution": "test_institution", "accounts": ["success"]}),
+            )
             .send()
             .await
             .unwrap();
         assert_eq!(done.status(), StatusCode::OK);
-        let (_, accounts) = self.call(&cookie, "confirm_link", &[("session_id", session["session_id"].as_str().unwrap())]).await;
+        let (_, accounts) = self
+            .call(
+                &cookie,
+                "confirm_link",
+                &[("session_id", session["session_id"].as_str().unwrap())],
+            )
+            .await;
         (cookie, accounts[0]["id"].as_str().unwrap().to_owned())
     }
 }

@@ -36,11 +36,17 @@ pub fn post(path: &str, key: &str, form: &str) -> Request<Body> {
 }
 
 pub fn get(path: &str, key: &str) -> Request<Body> {
-    Request::get(path).header("Authorization", format!("Bearer {key}")).body(Body::empty()).unwrap()
+    Request::get(path)
+        .header("Authorization", format!("Bearer {key}"))
+        .body(Body::empty())
+        .unwrap()
 }
 
 pub fn json_post(path: &str, body: Value) -> Request<Body> {
-    Request::post(path).header("Content-Type", "application/json").body(Body::from(body.to_string())).unwrap()
+    Request::post(path)
+        .header("Content-Type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
 }
 
 /// Creates a customer and a session for it; returns (customer id, session json).
@@ -124,7 +130,11 @@ pub async fn receiver(fail_first: usize) -> Receiver {
         post(move |headers: axum::http::HeaderMap, body: String| {
             let (r, calls) = (r.clone(), calls.clone());
             async move {
-                let sig = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                let sig = headers
+                    .get("stripe-signature")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
                 r.lock().unwrap().push((sig, body));
                 if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < fail_first {
                     StatusCode::INTERNAL_SERVER_ERROR
