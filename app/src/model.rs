@@ -373,6 +373,10 @@ pub struct AccountDetail {
     /// When the server read this from Stripe (Unix milliseconds): of two
     /// answers (an action's and a reload's), the page shows the newer.
     pub fetched_at_ms: i64,
+    /// `Some(unix seconds)` when Stripe could not be reached and this is the
+    /// copy the app stored then; `None` when it is fresh from Stripe.
+    #[serde(default)]
+    pub stored_at: Option<i64>,
 }
 
 impl AccountDetail {

@@ -140,11 +140,21 @@ impl LinkService for StripeService {
 
     async fn account(&self, user: &UserId, id: &AccountId) -> Result<AccountDetail, AppError> {
         self.authorize(user, id).await?;
-        let a = self
+        match self
             .stripe
             .get(&format!("/v1/financial_connections/accounts/{id}"), &Form::new())
-            .await?;
-        self.reconciled(user, a).await
+            .await
+        {
+            Ok(a) => self.reconciled(user, a).await,
+            Err(e) => match (AppError::from(e), self.storage.snapshot(id).await?) {
+                // Stripe is down or unreachable: show what was stored, saying so.
+                (AppError::Unavailable, Some(stored)) => {
+                    tracing::warn!(account = %id, "Stripe unavailable; showing the stored copy");
+                    Ok(stored)
+                }
+                (e, _) => Err(e),
+            },
+        }
     }
 
     async fn refresh(&self, user: &UserId, id: &AccountId, feature: DataFeature) -> Result<AccountDetail, AppError> {
@@ -262,7 +272,7 @@ impl StripeService {
         });
         let given = self.storage.user(user).await?.details.name;
         let detail = a.into_detail(owners, given.as_deref());
-        self.storage.reconcile(&detail.account, sync.as_ref()).await?;
+        self.storage.reconcile(&detail, sync.as_ref()).await?;
         Ok(detail)
     }
 

@@ -6,8 +6,8 @@
 use app::error::AppError;
 use app::model::transactions::{CHART_DAYS, PER_PAGE};
 use app::model::{
-    AccountId, CustomerDetails, CustomerId, DailyFlow, Day, LinkedAccount, Money, Permission, SessionId, Transaction,
-    TransactionFilter, TransactionStatus, TransactionsView,
+    AccountDetail, AccountId, CustomerDetails, CustomerId, DailyFlow, Day, LinkedAccount, Money, Permission, SessionId,
+    Transaction, TransactionFilter, TransactionStatus, TransactionsView,
 };
 use app::service::UserId;
 use serde::de::DeserializeOwned;
@@ -277,16 +277,48 @@ impl Storage {
         Ok(true)
     }
 
-    /// Stores what Stripe just said about an account, and the transactions
-    /// a sync brought, together.
-    pub async fn reconcile(&self, account: &LinkedAccount, sync: Option<&TransactionSync>) -> Result<(), StorageError> {
+    /// Stores what Stripe just said about an account (its columns and the
+    /// whole view as a snapshot), and the transactions a sync brought,
+    /// together.
+    pub async fn reconcile(&self, detail: &AccountDetail, sync: Option<&TransactionSync>) -> Result<(), StorageError> {
+        let account = &detail.account;
         let mut tx = self.pool.begin().await?;
         update_account(&mut tx, account).await?;
+        let snapshot = serde_json::to_string(detail).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        sqlx::query("UPDATE accounts SET snapshot = ?, snapshot_at = ? WHERE id = ?")
+            .bind(snapshot)
+            .bind(now())
+            .bind(account.id.as_str())
+            .execute(&mut *tx)
+            .await?;
         if let Some(sync) = sync {
             store_transactions(&mut tx, &account.id, sync).await?;
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The last stored view of an account, with its columns (which webhooks
+    /// keep current) laid over it and `stored_at` set; `None` if there is
+    /// none yet.
+    pub async fn snapshot(&self, id: &AccountId) -> Result<Option<AccountDetail>, StorageError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS}, snapshot, snapshot_at FROM accounts WHERE id = ?"
+        ))
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let (Some(json), Some(at)) = (
+            row.try_get::<Option<String>, _>("snapshot")?,
+            row.try_get::<Option<i64>, _>("snapshot_at")?,
+        ) else {
+            return Ok(None);
+        };
+        let mut detail: AccountDetail = serde_json::from_str(&json).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        detail.account = linked_account(&row)?;
+        detail.stored_at = Some(at);
+        Ok(Some(detail))
     }
 
     /// The newest transaction refresh already stored for the account.
@@ -406,38 +438,41 @@ impl Storage {
 
     /// The user's accounts, first linked first.
     pub async fn accounts(&self, user: &UserId) -> Result<Vec<LinkedAccount>, StorageError> {
-        let rows = sqlx::query(
-            "SELECT id, institution_name, display_name, last4, category, subcategory, status, permissions, \
-             balance_minor, balance_currency FROM accounts WHERE user_id = ? ORDER BY linked_at, rowid",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE user_id = ? ORDER BY linked_at, rowid"
+        ))
         .bind(user.as_str())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let id: String = r.try_get("id")?;
-                let permissions: String = r.try_get("permissions")?;
-                let names: Vec<String> = serde_json::from_str(&permissions).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-                Ok(LinkedAccount {
-                    id: AccountId::parse(&id).map_err(|_| StorageError::Corrupt(id.clone()))?,
-                    institution_name: r.try_get("institution_name")?,
-                    display_name: r.try_get("display_name")?,
-                    last4: r.try_get("last4")?,
-                    category: parse_name(&r.try_get::<String, _>("category")?)?,
-                    subcategory: parse_name(&r.try_get::<String, _>("subcategory")?)?,
-                    status: parse_name(&r.try_get::<String, _>("status")?)?,
-                    permissions: names.iter().filter_map(|n| Permission::parse(n)).collect(),
-                    balance: match (
-                        r.try_get::<Option<i64>, _>("balance_minor")?,
-                        r.try_get::<Option<String>, _>("balance_currency")?,
-                    ) {
-                        (Some(minor), Some(currency)) => Some(Money { minor, currency }),
-                        _ => None,
-                    },
-                })
-            })
-            .collect()
+        rows.iter().map(linked_account).collect()
     }
+}
+
+/// The columns [`linked_account`] reads.
+const ACCOUNT_COLUMNS: &str =
+    "id, institution_name, display_name, last4, category, subcategory, status, permissions, balance_minor, balance_currency";
+
+fn linked_account(r: &sqlx::sqlite::SqliteRow) -> Result<LinkedAccount, StorageError> {
+    let id: String = r.try_get("id")?;
+    let permissions: String = r.try_get("permissions")?;
+    let names: Vec<String> = serde_json::from_str(&permissions).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+    Ok(LinkedAccount {
+        id: AccountId::parse(&id).map_err(|_| StorageError::Corrupt(id.clone()))?,
+        institution_name: r.try_get("institution_name")?,
+        display_name: r.try_get("display_name")?,
+        last4: r.try_get("last4")?,
+        category: parse_name(&r.try_get::<String, _>("category")?)?,
+        subcategory: parse_name(&r.try_get::<String, _>("subcategory")?)?,
+        status: parse_name(&r.try_get::<String, _>("status")?)?,
+        permissions: names.iter().filter_map(|n| Permission::parse(n)).collect(),
+        balance: match (
+            r.try_get::<Option<i64>, _>("balance_minor")?,
+            r.try_get::<Option<String>, _>("balance_currency")?,
+        ) {
+            (Some(minor), Some(currency)) => Some(Money { minor, currency }),
+            _ => None,
+        },
+    })
 }
 
 /// Money in minus money out per day (void transactions excluded), one
@@ -556,6 +591,22 @@ mod tests {
         let path = std::env::temp_dir().join(format!("fc-storage-{}.db", crate::session::new_token()));
         let s = Storage::open(&format!("sqlite://{}", path.display())).await.unwrap();
         (s, path)
+    }
+
+    /// The page's view of `a`, as the service stores it.
+    fn detail(a: &LinkedAccount) -> AccountDetail {
+        AccountDetail {
+            account: a.clone(),
+            balance: None,
+            balance_refresh: None,
+            owners: None,
+            ownership_refresh: None,
+            name_match: app::model::NameMatch::NoOwnerData,
+            transaction_refresh: None,
+            subscribed: false,
+            fetched_at_ms: 0,
+            stored_at: None,
+        }
     }
 
     fn account(id: &str) -> LinkedAccount {
@@ -680,9 +731,31 @@ mod tests {
             minor: 12_345,
             currency: "usd".into(),
         });
-        s.reconcile(&with_balance, None).await.unwrap();
-        s.reconcile(&account("fca_1"), None).await.unwrap(); // no balance in this answer
+        s.reconcile(&detail(&with_balance), None).await.unwrap();
+        s.reconcile(&detail(&account("fca_1")), None).await.unwrap(); // no balance in this answer
         assert_eq!(s.accounts(&user).await.unwrap()[0].balance, with_balance.balance);
+    }
+
+    #[tokio::test]
+    async fn the_last_view_is_kept_with_the_current_columns_over_it() {
+        let (s, _) = temp_db().await;
+        linked_one(&s).await;
+        let id = AccountId::parse("fca_1").unwrap();
+        assert_eq!(s.snapshot(&id).await.unwrap(), None, "nothing stored yet");
+        let mut seen = detail(&account("fca_1"));
+        seen.subscribed = true;
+        seen.owners = Some(vec![]);
+        s.reconcile(&seen, None).await.unwrap();
+        // A webhook later says the account is inactive.
+        let mut inactive = account("fca_1");
+        inactive.status = AccountStatus::Inactive;
+        s.apply_event("evt_1", "financial_connections.account.deactivated", Some(&inactive), None)
+            .await
+            .unwrap();
+        let stored = s.snapshot(&id).await.unwrap().unwrap();
+        assert!(stored.stored_at.is_some());
+        assert_eq!((stored.subscribed, stored.owners), (true, Some(vec![])));
+        assert_eq!(stored.account.status, AccountStatus::Inactive);
     }
 
     #[tokio::test]
@@ -742,7 +815,7 @@ mod tests {
         let day = Day(20_781);
         let t = day.start() + 3_600;
         s.reconcile(
-            &a,
+            &detail(&a),
             Some(&sync(
                 "fctxnref_1",
                 100,
@@ -754,7 +827,7 @@ mod tests {
         assert_eq!(s.transactions_cursor(&id).await.unwrap().as_deref(), Some("fctxnref_1"));
         // A newer refresh posts it; an older answer arriving late changes nothing.
         s.reconcile(
-            &a,
+            &detail(&a),
             Some(&sync(
                 "fctxnref_2",
                 200,
@@ -764,7 +837,7 @@ mod tests {
         .await
         .unwrap();
         s.reconcile(
-            &a,
+            &detail(&a),
             Some(&sync(
                 "fctxnref_1",
                 100,
@@ -826,7 +899,7 @@ mod tests {
             let amount = if i % 2 == 0 { 200 } else { -300 };
             txns.push(txn(&format!("fctxn_{i:03}"), amount, status, today.plus(-i).start() + 60, 1));
         }
-        s.reconcile(&account("fca_1"), Some(&sync("fctxnref_1", 1, txns)))
+        s.reconcile(&detail(&account("fca_1")), Some(&sync("fctxnref_1", 1, txns)))
             .await
             .unwrap();
 

@@ -370,3 +370,38 @@ async fn details_are_saved_on_the_customer_and_used_for_the_owner_check() {
     let (_, theirs) = app.browser().await.call("load_details", &[]).await;
     assert_eq!(theirs["name"], json!(null));
 }
+
+#[tokio::test]
+async fn when_stripe_is_down_an_account_shows_its_stored_copy() {
+    let app = spawn_stripe_mode(common::fast_sandbox(), "sk_test_outage", "whsec_outage").await;
+    let (cookie, id) = app.link().await;
+    let (s, fresh) = app.call(&cookie, "load_account", &[("id", &id)]).await;
+    assert_eq!((s, &fresh["stored_at"]), (StatusCode::OK, &json!(null)));
+
+    // Every try fails (the client retries a 500 twice).
+    let fault = app
+        .http
+        .post(format!("{}/_sandbox/faults", app.sandbox))
+        .bearer_auth("sk_test_outage")
+        .form(&[
+            ("path", format!("/v1/financial_connections/accounts/{id}").as_str()),
+            ("kind", "server_error"),
+            ("count", "3"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(fault.status().is_success());
+    let (s, stored) = app.call(&cookie, "load_account", &[("id", &id)]).await;
+    assert_eq!(s, StatusCode::OK, "{stored}");
+    assert!(stored["stored_at"].is_i64(), "{stored}");
+    assert_eq!(stored["account"], fresh["account"]);
+    assert_eq!(stored["balance_refresh"], fresh["balance_refresh"]);
+
+    // Someone else still gets nothing, and Stripe back means fresh data again.
+    let stranger = app.cookie().await;
+    let (s, _) = app.call(&stranger, "load_account", &[("id", &id)]).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, again) = app.call(&cookie, "load_account", &[("id", &id)]).await;
+    assert_eq!((s, &again["stored_at"]), (StatusCode::OK, &json!(null)));
+}

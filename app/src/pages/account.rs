@@ -222,6 +222,12 @@ fn AccountView(
                 <span class="kind">{format!("{} · {}", a.category.label(), a.subcategory.label())}</span>
                 <span class=format!("badge status-{}", status.as_str()) data-testid="account-status">{status_label}</span>
             </p>
+            {detail.stored_at.map(|t| view! {
+                <div class="status neutral" role="status" data-testid="stored-copy">
+                    "Stripe cannot be reached right now, so this is what the app stored at "{utc(t)}
+                    ". Refreshes and other actions may fail until it is back."
+                </div>
+            })}
             {(!active).then(|| {
                 let again = (a.permissions.clone(), a.subcategory);
                 view! {

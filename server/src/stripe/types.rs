@@ -167,6 +167,7 @@ impl FcAccount {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_millis() as i64)
                 .unwrap_or(0),
+            stored_at: None,
             account: LinkedAccount::from(self),
         }
     }
