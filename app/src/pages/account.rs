@@ -282,7 +282,11 @@ fn AccountView(
                     disabled=move || subscribing.get() || !transactions_ok
                     on:click=move |_| on_subscribe.run(!subscribed)
                 >
-                    {if subscribed { "Turn off daily updates" } else { "Turn on daily updates" }}
+                    {move || match (subscribing.get(), subscribed) {
+                        (true, _) => "Saving…",
+                        (false, true) => "Turn off daily updates",
+                        (false, false) => "Turn on daily updates",
+                    }}
                 </button>
             </div>
             <RefreshControl
