@@ -15,7 +15,7 @@ use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -41,10 +41,22 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/v1/financial_connections/sessions/{id}", get(retrieve_session))
         .route("/v1/financial_connections/accounts", get(list_accounts))
         .route("/v1/financial_connections/accounts/{id}", get(retrieve_account))
-        .route("/v1/financial_connections/accounts/{id}/refresh", post(refresh_account))
-        .route("/v1/financial_connections/accounts/{id}/disconnect", post(disconnect_account))
-        .route("/v1/financial_connections/accounts/{id}/subscribe", post(subscribe))
-        .route("/v1/financial_connections/accounts/{id}/unsubscribe", post(unsubscribe))
+        .route(
+            "/v1/financial_connections/accounts/{id}/refresh",
+            account_action(&["features", "expand"], refresh_account),
+        )
+        .route(
+            "/v1/financial_connections/accounts/{id}/disconnect",
+            account_action(&["expand"], disconnect_account),
+        )
+        .route(
+            "/v1/financial_connections/accounts/{id}/subscribe",
+            account_action(&["features", "expand"], subscribe),
+        )
+        .route(
+            "/v1/financial_connections/accounts/{id}/unsubscribe",
+            account_action(&["features", "expand"], unsubscribe),
+        )
         .route("/v1/financial_connections/accounts/{id}/owners", get(list_owners))
         .route("/v1/financial_connections/transactions", get(list_transactions))
         .route("/v1/financial_connections/transactions/{id}", get(retrieve_transaction))
@@ -679,147 +691,84 @@ fn features(p: &Params, allowed: &[&str]) -> Result<Vec<Feature>, ApiError> {
     Ok(raw.iter().filter_map(|f| Feature::parse(f)).collect())
 }
 
-/// What the account actions (refresh, disconnect, subscribe, unsubscribe)
-/// have in common: `POST /v1/financial_connections/accounts/{id}/{action}`,
-/// idempotent, a form body limited to `allowed` parameters.
+/// The body of an account action, run once its parameters are checked.
 type AccountAction = fn(&Api, &SecretKey, &str, &Params) -> Result<(StatusCode, Value), ApiError>;
 
-fn account_action(
-    api: &Api,
-    key: &SecretKey,
-    id: &str,
-    headers: &HeaderMap,
-    body: &[u8],
-    (action, allowed, run): (&str, &[&str], AccountAction),
-) -> Response {
-    let path = format!("/v1/financial_connections/accounts/{id}/{action}");
-    idempotent(api, key, headers, &path, body, || {
-        let p = Params::parse(body)?;
-        p.only(allowed)?;
-        run(api, key, id, &p)
+/// What the account actions (refresh, disconnect, subscribe, unsubscribe)
+/// have in common: `POST /v1/financial_connections/accounts/{id}/{action}`,
+/// idempotent, a form body limited to `allowed` parameters, then `run`.
+fn account_action(allowed: &'static [&'static str], run: AccountAction) -> MethodRouter<Shared> {
+    post(
+        move |State(api): State<Shared>, key: SecretKey, Path(id): Path<String>, uri: Uri, headers: HeaderMap, body: Bytes| async move {
+            idempotent(&api, &key, &headers, uri.path(), &body, || {
+                let p = Params::parse(&body)?;
+                p.only(allowed)?;
+                run(&api, &key, &id, &p)
+            })
+        },
+    )
+}
+
+fn refresh_account(api: &Api, key: &SecretKey, id: &str, p: &Params) -> Result<(StatusCode, Value), ApiError> {
+    let wanted = features(p, &["balance", "ownership", "transactions"])?;
+    let (started, account) = api.sandbox.with_space(&key.0, |s| {
+        // All or nothing: one feature the account cannot refresh refuses the call.
+        for f in &wanted {
+            refresh::check(s, id, *f)?;
+        }
+        let mut started = Vec::new();
+        for f in wanted {
+            if refresh::start(s, id, f)? {
+                started.push(f);
+            }
+        }
+        Ok::<_, ApiError>((started, account_json(s, id)?))
+    })?;
+    for f in started {
+        refresh::schedule(&api.sandbox, &key.0, id, f);
+    }
+    ok(account)
+}
+
+fn disconnect_account(api: &Api, key: &SecretKey, id: &str, _: &Params) -> Result<(StatusCode, Value), ApiError> {
+    api.sandbox.with_space(&key.0, |s| {
+        let a = s.account_or_404(id)?;
+        if a.status != AccountStatus::Disconnected {
+            a.status = AccountStatus::Disconnected;
+            a.subscriptions.clear();
+            s.emit("financial_connections.account.disconnected", id);
+        }
+        ok(account_json(s, id)?)
     })
 }
 
-async fn refresh_account(
-    State(api): State<Shared>,
-    key: SecretKey,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    account_action(
-        &api,
-        &key,
-        &id,
-        &headers,
-        &body,
-        ("refresh", &["features", "expand"], |api, key, id, p| {
-            let wanted = features(p, &["balance", "ownership", "transactions"])?;
-            let (started, account) = api.sandbox.with_space(&key.0, |s| {
-                // All or nothing: one feature the account cannot refresh refuses the call.
-                for f in &wanted {
-                    refresh::check(s, id, *f)?;
-                }
-                let mut started = Vec::new();
-                for f in wanted {
-                    if refresh::start(s, id, f)? {
-                        started.push(f);
-                    }
-                }
-                Ok::<_, ApiError>((started, account_json(s, id)?))
-            })?;
-            for f in started {
-                refresh::schedule(&api.sandbox, &key.0, id, f);
-            }
-            ok(account)
-        }),
-    )
+fn subscribe(api: &Api, key: &SecretKey, id: &str, p: &Params) -> Result<(StatusCode, Value), ApiError> {
+    features(p, &["transactions"])?;
+    let (started, newly) = api.sandbox.with_space(&key.0, |s| {
+        // Subscribing starts a transactions refresh now (and, at Stripe, daily).
+        let started = refresh::start(s, id, Feature::Transactions)?;
+        let a = s.account_or_404(id)?;
+        let newly = !a.subscriptions.iter().any(|x| x == "transactions");
+        if newly {
+            a.subscriptions.push("transactions".to_owned());
+        }
+        Ok::<_, ApiError>((started, newly))
+    })?;
+    if started {
+        refresh::schedule(&api.sandbox, &key.0, id, Feature::Transactions);
+    }
+    if newly {
+        refresh::schedule_subscription(&api.sandbox, &key.0, id);
+    }
+    ok(api.sandbox.with_space(&key.0, |s| account_json(s, id))?)
 }
 
-async fn disconnect_account(
-    State(api): State<Shared>,
-    key: SecretKey,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    account_action(
-        &api,
-        &key,
-        &id,
-        &headers,
-        &body,
-        ("disconnect", &["expand"], |api, key, id, _| {
-            api.sandbox.with_space(&key.0, |s| {
-                let a = s.account_or_404(id)?;
-                if a.status != AccountStatus::Disconnected {
-                    a.status = AccountStatus::Disconnected;
-                    a.subscriptions.clear();
-                    s.emit("financial_connections.account.disconnected", id);
-                }
-                ok(account_json(s, id)?)
-            })
-        }),
-    )
-}
-
-async fn subscribe(
-    State(api): State<Shared>,
-    key: SecretKey,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    account_action(
-        &api,
-        &key,
-        &id,
-        &headers,
-        &body,
-        ("subscribe", &["features", "expand"], |api, key, id, p| {
-            features(p, &["transactions"])?;
-            let (started, newly) = api.sandbox.with_space(&key.0, |s| {
-                // Subscribing starts a transactions refresh now (and, at Stripe, daily).
-                let started = refresh::start(s, id, Feature::Transactions)?;
-                let a = s.account_or_404(id)?;
-                let newly = !a.subscriptions.iter().any(|x| x == "transactions");
-                if newly {
-                    a.subscriptions.push("transactions".to_owned());
-                }
-                Ok::<_, ApiError>((started, newly))
-            })?;
-            if started {
-                refresh::schedule(&api.sandbox, &key.0, id, Feature::Transactions);
-            }
-            if newly {
-                refresh::schedule_subscription(&api.sandbox, &key.0, id);
-            }
-            ok(api.sandbox.with_space(&key.0, |s| account_json(s, id))?)
-        }),
-    )
-}
-
-async fn unsubscribe(
-    State(api): State<Shared>,
-    key: SecretKey,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    account_action(
-        &api,
-        &key,
-        &id,
-        &headers,
-        &body,
-        ("unsubscribe", &["features", "expand"], |api, key, id, p| {
-            features(p, &["transactions"])?;
-            api.sandbox.with_space(&key.0, |s| {
-                s.account_or_404(id)?.subscriptions.retain(|x| x != "transactions");
-                ok(account_json(s, id)?)
-            })
-        }),
-    )
+fn unsubscribe(api: &Api, key: &SecretKey, id: &str, p: &Params) -> Result<(StatusCode, Value), ApiError> {
+    features(p, &["transactions"])?;
+    api.sandbox.with_space(&key.0, |s| {
+        s.account_or_404(id)?.subscriptions.retain(|x| x != "transactions");
+        ok(account_json(s, id)?)
+    })
 }
 
 async fn list_owners(State(api): State<Shared>, key: SecretKey, Path(id): Path<String>, RawQuery(query): RawQuery) -> Response {
