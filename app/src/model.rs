@@ -380,10 +380,19 @@ pub struct AccountDetail {
 }
 
 impl AccountDetail {
-    /// The newer of two answers about the same account.
+    /// The newer of two answers about the same account (`other` on a tie).
+    pub fn newer(self, other: Self) -> Self {
+        if other.fetched_at_ms >= self.fetched_at_ms {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// The newest of the answers there are.
     pub fn newest(a: Option<Self>, b: Option<Self>) -> Option<Self> {
         match (a, b) {
-            (Some(a), Some(b)) => Some(if b.fetched_at_ms >= a.fetched_at_ms { b } else { a }),
+            (Some(a), Some(b)) => Some(a.newer(b)),
             (a, b) => a.or(b),
         }
     }

@@ -35,7 +35,7 @@ pub fn AccountPage() -> impl IntoView {
     // The newest answer from any action, shown in place of the loaded one
     // (only for the account in the URL: a relink moves to another).
     let latest = RwSignal::new(None::<AccountDetail>);
-    let newest = move || latest.get().filter(|d| d.account.id.as_str() == id());
+    let action_answer = move || latest.get().filter(|d| d.account.id.as_str() == id());
     let error = RwSignal::new(None::<ErrorView>);
     Effect::new(move |prev: Option<String>| {
         let now = id();
@@ -84,7 +84,7 @@ pub fn AccountPage() -> impl IntoView {
     // a refresh finished: look again, slowly, while one is pending.
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        let current = AccountDetail::newest(newest(), detail.get().and_then(Result::ok));
+        let current = AccountDetail::newest(action_answer(), detail.get().and_then(Result::ok));
         if current.is_some_and(|d| d.refreshing()) {
             set_timeout(
                 move || {
@@ -146,9 +146,9 @@ pub fn AccountPage() -> impl IntoView {
         <Suspense fallback=|| view! { <section class="card"><p class="muted">"Loading account…"</p></section> }>
             {move || {
                 let loaded = detail.get()?;
-                let shown = match (newest(), loaded) {
+                let shown = match (action_answer(), loaded) {
                     (Some(action), Ok(reloaded)) => {
-                        Ok(if reloaded.fetched_at_ms >= action.fetched_at_ms { reloaded } else { action })
+                        Ok(action.newer(reloaded))
                     }
                     (Some(action), Err(_)) => Ok(action),
                     (None, loaded) => loaded,
