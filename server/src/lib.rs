@@ -11,6 +11,7 @@
 //! - [`web`]: HTTP hardening shared by every route.
 //! - [`webhooks`]: Stripe-Signature signing and verification.
 
+pub mod clock;
 pub mod config;
 pub mod live;
 pub mod locks;

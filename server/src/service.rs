@@ -215,7 +215,7 @@ impl LinkService for StripeService {
 
     async fn transactions(&self, user: &UserId, id: &AccountId, filter: TransactionFilter) -> Result<TransactionsView, AppError> {
         self.authorize(user, id).await?;
-        let today = Day::of(crate::webhooks::unix_now());
+        let today = Day::of(crate::clock::unix_now());
         Ok(self.storage.transactions(id, &filter, today).await?)
     }
 }

@@ -3,6 +3,7 @@
 //! keys, migrations run at start), in portable SQL so PostgreSQL can follow.
 //! Nothing outside this module writes SQL.
 
+use crate::clock::unix_now as now;
 use app::error::AppError;
 use app::model::transactions::{CHART_DAYS, PER_PAGE};
 use app::model::{
@@ -59,13 +60,6 @@ pub struct Storage {
     pool: SqlitePool,
     /// One async lock per user, held while its Customer is created or changed.
     customer_locks: crate::locks::KeyedLocks<UserId>,
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 /// An enum's wire name (`"checking"`), as stored.

@@ -126,13 +126,6 @@ struct EventData {
     object: serde_json::Value,
 }
 
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes) -> (StatusCode, &'static str) {
     let secrets = r.secrets.read().unwrap_or_else(|e| e.into_inner()).clone();
     if secrets.is_empty() {
@@ -143,7 +136,7 @@ async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if let Err(e) = verify(signature, &body, &secrets, unix_now(), TOLERANCE_SECS) {
+    if let Err(e) = verify(signature, &body, &secrets, crate::clock::unix_now(), TOLERANCE_SECS) {
         tracing::warn!("rejected webhook: {e}");
         return (StatusCode::BAD_REQUEST, "invalid signature");
     }

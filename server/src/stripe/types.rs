@@ -163,10 +163,7 @@ impl FcAccount {
             name_match,
             transaction_refresh: self.transaction_refresh.as_ref().map(refresh_state),
             subscribed: self.subscribed_to_transactions(),
-            fetched_at_ms: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(0),
+            fetched_at_ms: crate::clock::unix_now_ms(),
             stored_at: None,
             account: LinkedAccount::from(self),
         }
