@@ -808,38 +808,16 @@ mod tests {
         let a = account("fca_1");
         let day = Day(20_781);
         let t = day.start() + 3_600;
-        s.reconcile(
-            &detail(&a),
-            Some(&sync(
-                "fctxnref_1",
-                100,
-                vec![txn("fctxn_a", -500, TransactionStatus::Pending, t, 100)],
-            )),
-        )
-        .await
-        .unwrap();
+        // Refresh `refresh` at time `at` reports transaction `fctxn_a` as `status`.
+        let report = async |refresh: &str, at: i64, status| {
+            let txns = vec![txn("fctxn_a", -500, status, t, at)];
+            s.reconcile(&detail(&a), Some(&sync(refresh, at, txns))).await.unwrap();
+        };
+        report("fctxnref_1", 100, TransactionStatus::Pending).await;
         assert_eq!(s.transactions_cursor(&id).await.unwrap().as_deref(), Some("fctxnref_1"));
         // A newer refresh posts it; an older answer arriving late changes nothing.
-        s.reconcile(
-            &detail(&a),
-            Some(&sync(
-                "fctxnref_2",
-                200,
-                vec![txn("fctxn_a", -500, TransactionStatus::Posted, t, 200)],
-            )),
-        )
-        .await
-        .unwrap();
-        s.reconcile(
-            &detail(&a),
-            Some(&sync(
-                "fctxnref_1",
-                100,
-                vec![txn("fctxn_a", -500, TransactionStatus::Pending, t, 100)],
-            )),
-        )
-        .await
-        .unwrap();
+        report("fctxnref_2", 200, TransactionStatus::Posted).await;
+        report("fctxnref_1", 100, TransactionStatus::Pending).await;
         assert_eq!(s.transactions_cursor(&id).await.unwrap().as_deref(), Some("fctxnref_2"));
         let all = TransactionFilter {
             page: 1,

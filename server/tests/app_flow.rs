@@ -379,19 +379,7 @@ async fn when_stripe_is_down_an_account_shows_its_stored_copy() {
     assert_eq!((s, &fresh["stored_at"]), (StatusCode::OK, &json!(null)));
 
     // Every try fails (the client retries a 500 twice).
-    let fault = app
-        .http
-        .post(format!("{}/_sandbox/faults", app.sandbox))
-        .bearer_auth("sk_test_outage")
-        .form(&[
-            ("path", format!("/v1/financial_connections/accounts/{id}").as_str()),
-            ("kind", "server_error"),
-            ("count", "3"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(fault.status().is_success());
+    app.fail_next(&format!("/v1/financial_connections/accounts/{id}"), 3).await;
     let (s, stored) = app.call(&cookie, "load_account", &[("id", &id)]).await;
     assert_eq!(s, StatusCode::OK, "{stored}");
     assert!(stored["stored_at"].is_i64(), "{stored}");

@@ -205,19 +205,7 @@ async fn a_failed_sync_does_not_block_the_account_and_is_retried() {
     let (app, _, _) = recorded().await;
     let (cookie, id) = app.link().await;
     // Every try of the first sync fails (the client retries a 500 twice).
-    let fault = app
-        .http
-        .post(format!("{}/_sandbox/faults", app.sandbox))
-        .bearer_auth(KEY)
-        .form(&[
-            ("path", "/v1/financial_connections/transactions"),
-            ("kind", "server_error"),
-            ("count", "3"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(fault.status().is_success());
+    app.fail_next("/v1/financial_connections/transactions", 3).await;
     let d = refresh_and_settle(&app, &cookie, &id).await;
     assert_eq!(d["account"]["status"], "active");
     let (_, none) = app.call(&cookie, "load_transactions", &[("id", &id)]).await;

@@ -60,19 +60,28 @@ impl TestApp {
     }
 }
 
+/// Calls server function `func` at `base` as the browser with `cookie`.
+async fn call_server_fn(
+    http: &reqwest::Client,
+    base: &str,
+    cookie: &str,
+    func: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let resp = http
+        .post(format!("{base}/api/{func}"))
+        .header("Cookie", cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
 impl Browser<'_> {
     pub async fn call(&self, func: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-        let resp = self
-            .app
-            .http
-            .post(format!("{}/api/{func}", self.app.base))
-            .header("Cookie", &self.cookie)
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status();
-        (status, resp.json().await.unwrap_or(Value::Null))
+        call_server_fn(&self.app.http, &self.app.base, &self.cookie, func, form).await
     }
 
     pub async fn complete_modal(&self, client_secret: &str) {
@@ -120,6 +129,7 @@ pub struct StripeModeApp {
     pub sandbox: String,
     pub http: reqwest::Client,
     pub database_url: String,
+    pub secret_key: String,
 }
 
 pub async fn spawn_stripe_mode(sandbox: axum::Router, secret_key: &str, webhook_secrets: &str) -> StripeModeApp {
@@ -145,6 +155,7 @@ pub async fn spawn_stripe_mode(sandbox: axum::Router, secret_key: &str, webhook_
         sandbox: sandbox_base,
         http: reqwest::Client::new(),
         database_url,
+        secret_key: secret_key.to_owned(),
     }
 }
 
@@ -163,16 +174,21 @@ impl StripeModeApp {
 
     /// Calls a server function as the browser with `cookie`.
     pub async fn call(&self, cookie: &str, func: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-        let resp = self
+        call_server_fn(&self.http, &self.app, cookie, func, form).await
+    }
+
+    /// Makes the sandbox fail the next `count` requests whose path starts
+    /// with `path` with a 500 (the Stripe client retries a 500 twice).
+    pub async fn fail_next(&self, path: &str, count: u32) {
+        let fault = self
             .http
-            .post(format!("{}/api/{func}", self.app))
-            .header("Cookie", cookie)
-            .form(form)
+            .post(format!("{}/_sandbox/faults", self.sandbox))
+            .bearer_auth(&self.secret_key)
+            .form(&[("path", path), ("kind", "server_error"), ("count", &count.to_string())])
             .send()
             .await
             .unwrap();
-        let status = resp.status();
-        (status, resp.json().await.unwrap_or(Value::Null))
+        assert!(fault.status().is_success());
     }
 
     /// Links one account through the app (server fns) and the sandbox's
