@@ -280,8 +280,13 @@ impl StripeService {
     /// current state is fetched from Stripe and stored together with the
     /// event id; anything else is only recorded. Redeliveries change nothing.
     pub async fn apply_event(&self, event_id: &str, kind: &str, account: Option<&AccountId>) -> Result<(), AppError> {
+        // Events about accounts no user here linked are only recorded.
+        let owner = match account {
+            Some(id) => self.storage.owner_of(id).await?,
+            None => None,
+        };
         let fetched = match account {
-            Some(id) if self.storage.knows_account(id).await? => {
+            Some(id) if owner.is_some() => {
                 match self
                     .stripe
                     .get::<FcAccount>(&format!("/v1/financial_connections/accounts/{id}"), &Form::new())
@@ -320,10 +325,8 @@ impl StripeService {
             .apply_event(event_id, kind, fresh.as_ref(), sync.as_ref())
             .await?;
         tracing::info!(event = event_id, kind, applied, "webhook event");
-        if let (true, Some(a)) = (applied, fresh) {
-            if let Some(owner) = self.storage.owner_of(&a.id).await? {
-                self.live.account_changed(owner, a.id);
-            }
+        if let (true, Some(a), Some(owner)) = (applied, fresh, owner) {
+            self.live.account_changed(owner, a.id);
         }
         Ok(())
     }

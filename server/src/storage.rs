@@ -412,22 +412,14 @@ impl Storage {
         Ok(row.is_some())
     }
 
-    /// Who linked this account, if anyone.
+    /// Who linked this account, if anyone (webhooks for accounts nobody
+    /// here linked are ignored).
     pub async fn owner_of(&self, id: &AccountId) -> Result<Option<UserId>, StorageError> {
         let row = sqlx::query("SELECT user_id FROM accounts WHERE id = ?")
             .bind(id.as_str())
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|r| r.try_get::<String, _>("user_id")).transpose()?.map(UserId::new))
-    }
-
-    /// Whether any user linked this account (webhooks for others are ignored).
-    pub async fn knows_account(&self, id: &AccountId) -> Result<bool, StorageError> {
-        Ok(sqlx::query("SELECT 1 FROM accounts WHERE id = ?")
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await?
-            .is_some())
     }
 
     /// The user's accounts, first linked first.
@@ -774,8 +766,8 @@ mod tests {
             .await
             .unwrap());
         assert_eq!(s.accounts(&user).await.unwrap()[0].status, AccountStatus::Inactive);
-        assert!(s.knows_account(&AccountId::parse("fca_1").unwrap()).await.unwrap());
-        assert!(!s.knows_account(&AccountId::parse("fca_2").unwrap()).await.unwrap());
+        assert_eq!(s.owner_of(&AccountId::parse("fca_1").unwrap()).await.unwrap(), Some(user));
+        assert_eq!(s.owner_of(&AccountId::parse("fca_2").unwrap()).await.unwrap(), None);
     }
 
     fn txn(id: &str, minor: i64, status: TransactionStatus, at: i64, updated: i64) -> Transaction {
