@@ -279,17 +279,8 @@ async fn link_options_are_validated_and_applied() {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{session}");
-    let resp = app
-        .http
-        .post(format!("{}/sandbox/connect/api/complete", app.base))
-        .json(
-            &json!({"client_secret": session["client_secret"], "publishable_key": "pk_test_sandbox",
-                      "institution": "test_institution", "accounts": ["savings"]}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
+    b.complete_modal_with(session["client_secret"].as_str().unwrap(), &["savings"])
+        .await;
     let (_, accounts) = b
         .call("confirm_link", &[("session_id", session["session_id"].as_str().unwrap())])
         .await;

@@ -60,6 +60,23 @@ impl TestApp {
     }
 }
 
+/// Completes the sandbox's modal at `sandbox` for a session, as the browser
+/// would after the user picked `accounts` at the Test Institution.
+async fn complete_modal(http: &reqwest::Client, sandbox: &str, publishable_key: &str, client_secret: &str, accounts: &[&str]) {
+    let resp = http
+        .post(format!("{sandbox}/connect/api/complete"))
+        .json(&json!({
+            "client_secret": client_secret,
+            "publishable_key": publishable_key,
+            "institution": "test_institution",
+            "accounts": accounts,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
 /// Calls server function `func` at `base` as the browser with `cookie`.
 async fn call_server_fn(
     http: &reqwest::Client,
@@ -84,21 +101,15 @@ impl Browser<'_> {
         call_server_fn(&self.app.http, &self.app.base, &self.cookie, func, form).await
     }
 
+    /// Completes the modal for a session, linking the "Success" account.
     pub async fn complete_modal(&self, client_secret: &str) {
-        let resp = self
-            .app
-            .http
-            .post(format!("{}/sandbox/connect/api/complete", self.app.base))
-            .json(&json!({
-                "client_secret": client_secret,
-                "publishable_key": "pk_test_sandbox",
-                "institution": "test_institution",
-                "accounts": ["success"],
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), StatusCode::OK);
+        self.complete_modal_with(client_secret, &["success"]).await;
+    }
+
+    /// Completes the modal for a session, linking the given test accounts.
+    pub async fn complete_modal_with(&self, client_secret: &str, accounts: &[&str]) {
+        let sandbox = format!("{}/sandbox", self.app.base);
+        complete_modal(&self.app.http, &sandbox, "pk_test_sandbox", client_secret, accounts).await;
     }
 
     pub async fn link(&self) -> Value {
@@ -202,17 +213,8 @@ impl StripeModeApp {
                 &[("name", ""), ("email", ""), ("permissions", ALL_PERMISSIONS)],
             )
             .await;
-        let done = self
-            .http
-            .post(format!("{}/connect/api/complete", self.sandbox))
-            .json(
-                &json!({"client_secret": session["client_secret"], "publishable_key": "pk_test_stripe_mode",
-                          "institution": "test_institution", "accounts": ["success"]}),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(done.status(), StatusCode::OK);
+        let secret = session["client_secret"].as_str().unwrap();
+        complete_modal(&self.http, &self.sandbox, "pk_test_stripe_mode", secret, &["success"]).await;
         let (_, accounts) = self
             .call(
                 &cookie,
