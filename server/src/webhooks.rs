@@ -19,6 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha2::Sha256;
 use std::sync::{Arc, RwLock};
+use subtle::ConstantTimeEq;
 
 /// How old a signature may be, as Stripe's libraries default.
 pub const TOLERANCE_SECS: i64 = 300;
@@ -53,35 +54,89 @@ pub fn header(secret: &str, t: i64, body: &[u8]) -> String {
     format!("t={t},v1={}", signature(secret, t, body))
 }
 
-/// Checks a `Stripe-Signature` header against every secret (rotation) and
-/// every `v1` in it, in constant time, within `tolerance` seconds of `now`.
-pub fn verify(header: &str, body: &[u8], secrets: &[SecretString], now: i64, tolerance: i64) -> Result<(), SignatureError> {
-    let mut t: Option<i64> = None;
-    let mut v1: Vec<Vec<u8>> = Vec::new();
-    for part in header.split(',') {
-        let (k, v) = part.trim().split_once('=').ok_or(SignatureError::Malformed)?;
-        match k {
-            "t" => t = Some(v.parse().map_err(|_| SignatureError::Malformed)?),
-            "v1" => v1.push(hex::decode(v).map_err(|_| SignatureError::Malformed)?),
-            _ => {} // v0 and future schemes are ignored
+/// Longest `Stripe-Signature` header accepted. Stripe sends `t`, one `v1`
+/// per active secret (two during rotation) and sometimes a `v0`: a few
+/// hundred bytes. Anything far longer is refused before it is parsed.
+pub const MAX_HEADER_LEN: usize = 1024;
+/// Most `v1` signatures compared; a header with more is refused.
+pub const MAX_SIGNATURES: usize = 8;
+/// Most comma-separated elements read from the header.
+const MAX_ELEMENTS: usize = 16;
+
+/// A parsed `Stripe-Signature`: its timestamp and its well-formed `v1`
+/// signatures (32 bytes each). Parsing is linear in the (bounded) header.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SignatureHeader {
+    pub t: i64,
+    pub v1: Vec<[u8; 32]>,
+}
+
+impl SignatureHeader {
+    /// Parses `t=…,v1=…[,v1=…][,v0=…]`. Refuses an oversized header, too
+    /// many elements or signatures, a missing or repeated `t`, and any `v1`
+    /// that is not 64 hex digits. Unknown schemes (`v0`, future ones) are skipped.
+    pub fn parse(header: &str) -> Result<Self, SignatureError> {
+        if header.is_empty() || header.len() > MAX_HEADER_LEN {
+            return Err(SignatureError::Malformed);
         }
+        let mut t = None;
+        let mut v1 = Vec::new();
+        for (i, part) in header.split(',').enumerate() {
+            if i >= MAX_ELEMENTS {
+                return Err(SignatureError::Malformed);
+            }
+            let (k, v) = part.trim().split_once('=').ok_or(SignatureError::Malformed)?;
+            match k {
+                "t" if t.is_none() => {
+                    let ok = !v.is_empty() && v.len() <= 12 && v.bytes().all(|b| b.is_ascii_digit());
+                    t = Some(v.parse::<i64>().ok().filter(|_| ok).ok_or(SignatureError::Malformed)?);
+                }
+                "t" => return Err(SignatureError::Malformed),
+                "v1" => {
+                    if v1.len() >= MAX_SIGNATURES {
+                        return Err(SignatureError::Malformed);
+                    }
+                    let mut sig = [0u8; 32];
+                    hex::decode_to_slice(v, &mut sig).map_err(|_| SignatureError::Malformed)?;
+                    v1.push(sig);
+                }
+                _ => {} // v0 and future schemes are ignored
+            }
+        }
+        let t = t.ok_or(SignatureError::Malformed)?;
+        if v1.is_empty() {
+            return Err(SignatureError::Malformed);
+        }
+        Ok(SignatureHeader { t, v1 })
     }
-    let t = t.ok_or(SignatureError::Malformed)?;
-    if v1.is_empty() {
-        return Err(SignatureError::Malformed);
-    }
-    let matched = secrets.iter().any(|secret| {
-        // verify_slice compares in constant time.
-        v1.iter()
-            .any(|sig| signed(secret.expose_secret(), t, body).verify_slice(sig).is_ok())
-    });
-    if !matched {
-        return Err(SignatureError::NoMatch);
-    }
-    if (now - t).abs() > tolerance {
+}
+
+/// Checks a `Stripe-Signature` header: parsed once, the timestamp checked
+/// first (within `tolerance` seconds of `now`), then **one** HMAC per
+/// configured secret (several during rotation), each compared in constant
+/// time with the header's few `v1` signatures. The work is bounded by
+/// `secrets.len()` MACs whatever the header holds.
+pub fn verify(header: &str, body: &[u8], secrets: &[SecretString], now: i64, tolerance: i64) -> Result<(), SignatureError> {
+    let parsed = SignatureHeader::parse(header)?;
+    if now.abs_diff(parsed.t) > tolerance.unsigned_abs() {
         return Err(SignatureError::Expired);
     }
-    Ok(())
+    let matched = secrets.iter().any(|secret| {
+        let mac = signed(secret.expose_secret(), parsed.t, body).finalize().into_bytes();
+        // Every candidate is compared (no early exit on a match position).
+        parsed
+            .v1
+            .iter()
+            .fold(subtle::Choice::from(0), |found, sig| {
+                found | mac.as_slice().ct_eq(sig.as_slice())
+            })
+            .into()
+    });
+    if matched {
+        Ok(())
+    } else {
+        Err(SignatureError::NoMatch)
+    }
 }
 
 /// The receiving side: accepted secrets (several during rotation) and the
@@ -138,7 +193,12 @@ async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes
         .unwrap_or_default();
     if let Err(e) = verify(signature, &body, &secrets, crate::clock::unix_now(), TOLERANCE_SECS) {
         tracing::warn!("rejected webhook: {e}");
-        return (StatusCode::BAD_REQUEST, "invalid signature");
+        let why = match e {
+            SignatureError::Malformed => "malformed Stripe-Signature header",
+            SignatureError::Expired => "signature timestamp outside the tolerance",
+            SignatureError::NoMatch => "invalid signature",
+        };
+        return (StatusCode::BAD_REQUEST, why);
     }
     let Ok(event) = serde_json::from_slice::<Event>(&body) else {
         return (StatusCode::BAD_REQUEST, "not a Stripe event");
@@ -208,6 +268,43 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn hostile_headers_are_refused_before_any_mac() {
+        let s = secrets(&["whsec_test_secret"]);
+        // Tens of thousands of entries: refused as malformed, never hashed.
+        let flood = format!("t={T}{}", ",v1=".repeat(90_000));
+        assert_eq!(verify(&flood, BODY, &s, T, TOLERANCE_SECS), Err(SignatureError::Malformed));
+        let many_valid = format!("t={T}{}", format!(",v1={V1}").repeat(MAX_SIGNATURES + 1));
+        assert_eq!(
+            verify(&many_valid, BODY, &s, T, TOLERANCE_SECS),
+            Err(SignatureError::Malformed)
+        );
+        let padded = format!("t={T},v1={V1},{}", "v0=x,".repeat(20));
+        assert_eq!(verify(&padded, BODY, &s, T, TOLERANCE_SECS), Err(SignatureError::Malformed));
+        let twice_t = format!("t={T},t={T},v1={V1}");
+        assert_eq!(verify(&twice_t, BODY, &s, T, TOLERANCE_SECS), Err(SignatureError::Malformed));
+        let short_sig = format!("t={T},v1={}", &V1[..62]);
+        assert_eq!(
+            verify(&short_sig, BODY, &s, T, TOLERANCE_SECS),
+            Err(SignatureError::Malformed)
+        );
+        let huge_t = format!("t={},v1={V1}", "9".repeat(40));
+        assert_eq!(verify(&huge_t, BODY, &s, T, TOLERANCE_SECS), Err(SignatureError::Malformed));
+        // The most a real header carries is still accepted.
+        let rotation = format!("t={T},v1={},v1={V1},v0={}", "ab".repeat(32), "cd".repeat(32));
+        assert_eq!(verify(&rotation, BODY, &s, T, TOLERANCE_SECS), Ok(()));
+    }
+
+    #[test]
+    fn the_timestamp_is_checked_before_the_signature() {
+        // A stale header fails as expired even with a wrong signature: no MAC is needed to refuse it.
+        let stale = format!("t={},v1={}", T - 1000, "00".repeat(32));
+        assert_eq!(
+            verify(&stale, BODY, &secrets(&["whsec_test_secret"]), T, TOLERANCE_SECS),
+            Err(SignatureError::Expired)
+        );
     }
 
     #[test]
