@@ -7,6 +7,31 @@ const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
 // The standalone sandbox (`server sandbox`), for the official-library test.
 export const sandboxPort = Number(process.env.E2E_SANDBOX_PORT ?? 12112);
+// A second app instance with a low per-user rate limit, for the 429 test.
+const limitedPort = port + 2;
+export const limitedURL = `http://127.0.0.1:${limitedPort}`;
+
+// The app in sandbox mode on `p`, whatever the developer's shell or .env says.
+const appEnv = (p: number, db: string, extra: Record<string, string> = {}) => ({
+  LEPTOS_SITE_ADDR: `127.0.0.1:${p}`,
+  LEPTOS_OUTPUT_NAME: "fc_app",
+  LEPTOS_SITE_ROOT: "target/site",
+  LEPTOS_SITE_PKG_DIR: "pkg",
+  // Empty keys: sandbox mode.
+  STRIPE_SECRET_KEY: "",
+  STRIPE_PUBLISHABLE_KEY: "",
+  STRIPE_API_BASE: "",
+  STRIPE_JS_URL: "",
+  DATABASE_URL: `sqlite://target/${db}`,
+  RUST_LOG: "warn",
+  SANDBOX_REFRESH_DELAY_MS: "300",
+  // One browser runs the whole suite from 127.0.0.1: far above the public defaults.
+  RATE_LIMIT_IP_PER_SECOND: "10000",
+  RATE_LIMIT_IP_BURST: "10000",
+  RATE_LIMIT_USER_PER_SECOND: "10000",
+  RATE_LIMIT_USER_BURST: "10000",
+  ...extra,
+});
 
 // No browser downloads here: use the system Chromium when there is one.
 const executablePath =
@@ -45,20 +70,14 @@ export default defineConfig({
     reuseExistingServer: !process.env.CI,
     timeout: 120_000,
     stdout: "pipe",
-    env: {
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      LEPTOS_OUTPUT_NAME: "fc_app",
-      LEPTOS_SITE_ROOT: "target/site",
-      LEPTOS_SITE_PKG_DIR: "pkg",
-      // Empty keys: sandbox mode, whatever the developer's shell or .env says.
-      STRIPE_SECRET_KEY: "",
-      STRIPE_PUBLISHABLE_KEY: "",
-      STRIPE_API_BASE: "",
-      STRIPE_JS_URL: "",
-      DATABASE_URL: "sqlite://target/e2e.db",
-      RUST_LOG: "warn",
-      SANDBOX_REFRESH_DELAY_MS: "300",
-    },
+    env: appEnv(port, "e2e.db"),
+  }, {
+    command: "./target/debug/server",
+    cwd: "..",
+    url: `${limitedURL}/healthz`,
+    reuseExistingServer: !process.env.CI,
+    timeout: 120_000,
+    env: appEnv(limitedPort, "e2e-limited.db", { RATE_LIMIT_USER_PER_SECOND: "1", RATE_LIMIT_USER_BURST: "3" }),
   }, {
     command: `./target/debug/server sandbox --addr 127.0.0.1:${sandboxPort}`,
     cwd: "..",

@@ -25,8 +25,12 @@ use leptos_meta::{provide_meta_context, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
-/// The HTML document around the app (SSR only renders it).
+/// The HTML document around the app (SSR only renders it). Its
+/// Content-Security-Policy allows only scripts carrying this response's nonce
+/// (and what they load), so it is set here, beside the nonce.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -41,6 +45,22 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// Sets the page's `Content-Security-Policy` header from the server's
+/// template and the nonce Leptos gave this response's scripts.
+#[cfg(feature = "ssr")]
+fn set_content_security_policy() {
+    let (Some(nonce), Some(template), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<service::CspTemplate>(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return; // the server's fallback policy (no scripts at all) applies
+    };
+    if let Ok(value) = http::HeaderValue::from_str(&template.render(&nonce.to_string())) {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 

@@ -75,3 +75,16 @@ pub trait LinkService: Send + Sync + 'static {
 
 /// How the service travels in Leptos context.
 pub type SharedService = Arc<dyn LinkService>;
+
+/// The pages' Content-Security-Policy, with `{nonce}` where each response's
+/// own nonce goes. The server puts it in context; the shell sets the header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CspTemplate(pub Arc<str>);
+
+impl CspTemplate {
+    pub const NONCE: &'static str = "{nonce}";
+
+    pub fn render(&self, nonce: &str) -> String {
+        self.0.replace(Self::NONCE, nonce)
+    }
+}

@@ -7,6 +7,11 @@ import { modal } from "./fixtures";
 const port = Number(process.env.E2E_SANDBOX_PORT ?? 12112);
 const SANDBOX = `http://127.0.0.1:${port}`;
 
+// The browser half borrows the app's page as a host for the standalone
+// sandbox's Stripe.js; the app's Content-Security-Policy admits only its own
+// sandbox, so it is bypassed here (this test is about the library, not the app).
+test.use({ bypassCSP: true });
+
 function client() {
   const key = `sk_test_node_${Date.now()}_${Math.floor(Math.random() * 1e6)}`; // a fresh space per test
   return new Stripe(key, { host: "127.0.0.1", port, protocol: "http", maxNetworkRetries: 1 });

@@ -2,8 +2,11 @@
 //! and with which keys. Parsed once at start; an invalid combination stops
 //! the server with a message that says what to fix.
 
+use crate::limits::{IpNet, Rate};
+use crate::serve::ServeOptions;
 use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
+use std::time::Duration;
 
 pub const DEFAULT_API_BASE: &str = "https://api.stripe.com";
 pub const DEFAULT_STRIPE_JS_URL: &str = "https://js.stripe.com/v3/";
@@ -46,6 +49,129 @@ pub struct Config {
     pub stripe_js_url: Option<String>,
     /// `DATABASE_URL`; SQLite (`sqlite://path.db`) is what this build speaks.
     pub database_url: String,
+    /// How the HTTP edge protects itself.
+    pub edge: EdgeConfig,
+}
+
+/// The HTTP edge's settings: where the public reaches the app, whom to
+/// believe about client addresses, rate limits, timeouts and caps. Every
+/// field has a default safe for a public deployment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EdgeConfig {
+    /// `PUBLIC_URL`'s origin (`https://bank.example.com`): the only origin
+    /// whose requests may change state when a browser sends no
+    /// `Sec-Fetch-Site`; `None` accepts the request's own `Host`.
+    pub public_origin: Option<String>,
+    /// From `PUBLIC_URL`'s scheme, never from a client's header: https means
+    /// `__Host-` cookies only, `Secure`, and HSTS.
+    pub https: bool,
+    /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// `RATE_LIMIT_IP_PER_SECOND` / `RATE_LIMIT_IP_BURST`: every request but webhooks and health checks.
+    pub per_ip: Rate,
+    /// `RATE_LIMIT_USER_PER_SECOND` / `RATE_LIMIT_USER_BURST`: server-function calls per browser user.
+    pub per_user: Rate,
+    /// `HTTP_HEADER_TIMEOUT_SECS`, `HTTP_MAX_CONNECTIONS`, `HTTP_SHUTDOWN_GRACE_SECS`.
+    pub serve: ServeOptions,
+    /// `HTTP_REQUEST_TIMEOUT_SECS`: a response must start within this (not `/events`).
+    pub request_timeout: Duration,
+    /// `HTTP_BODY_TIMEOUT_SECS`: longest gap while reading a request body.
+    pub body_timeout: Duration,
+    /// `EVENTS_MAX_PER_USER`: open `/events` streams one user may hold.
+    pub events_per_user: usize,
+    /// `EVENTS_MAX_TOTAL`: open `/events` streams on this instance.
+    pub events_total: usize,
+}
+
+impl Default for EdgeConfig {
+    fn default() -> Self {
+        EdgeConfig {
+            public_origin: None,
+            https: false,
+            trusted_proxies: Vec::new(),
+            per_ip: Rate {
+                per_second: 20,
+                burst: 120,
+            },
+            per_user: Rate {
+                per_second: 5,
+                burst: 40,
+            },
+            serve: ServeOptions::default(),
+            request_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(10),
+            events_per_user: 4,
+            events_total: 1000,
+        }
+    }
+}
+
+impl EdgeConfig {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let d = EdgeConfig::default();
+        let number = |name: &'static str, default: u64, max: u64| -> Result<u64, ConfigError> {
+            match nonempty(get(name)) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (1..=max).contains(n))
+                    .ok_or(ConfigError::BadNumber(name, max)),
+            }
+        };
+        let (public_origin, https) = match nonempty(get("PUBLIC_URL")) {
+            None => (None, false),
+            Some(url) => {
+                let origin = origin_of(&url).ok_or(ConfigError::BadPublicUrl)?;
+                let https = origin.starts_with("https://");
+                (Some(origin), https)
+            }
+        };
+        let trusted_proxies = match nonempty(get("TRUSTED_PROXIES")) {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(|n| IpNet::parse(n).ok_or(ConfigError::BadTrustedProxies))
+                .collect::<Result<_, _>>()?,
+        };
+        let secs = |n: u64| Duration::from_secs(n);
+        Ok(EdgeConfig {
+            public_origin,
+            https,
+            trusted_proxies,
+            per_ip: Rate {
+                per_second: number("RATE_LIMIT_IP_PER_SECOND", d.per_ip.per_second.into(), 1_000_000)? as u32,
+                burst: number("RATE_LIMIT_IP_BURST", d.per_ip.burst.into(), 1_000_000)? as u32,
+            },
+            per_user: Rate {
+                per_second: number("RATE_LIMIT_USER_PER_SECOND", d.per_user.per_second.into(), 1_000_000)? as u32,
+                burst: number("RATE_LIMIT_USER_BURST", d.per_user.burst.into(), 1_000_000)? as u32,
+            },
+            serve: ServeOptions {
+                header_read_timeout: secs(number("HTTP_HEADER_TIMEOUT_SECS", 10, 3600)?),
+                max_connections: number("HTTP_MAX_CONNECTIONS", d.serve.max_connections as u64, 1_000_000)? as usize,
+                shutdown_grace: secs(number("HTTP_SHUTDOWN_GRACE_SECS", 10, 3600)?),
+            },
+            request_timeout: secs(number("HTTP_REQUEST_TIMEOUT_SECS", 30, 3600)?),
+            body_timeout: secs(number("HTTP_BODY_TIMEOUT_SECS", 10, 3600)?),
+            events_per_user: number("EVENTS_MAX_PER_USER", d.events_per_user as u64, 1000)? as usize,
+            events_total: number("EVENTS_MAX_TOTAL", d.events_total as u64, 1_000_000)? as usize,
+        })
+    }
+}
+
+/// `scheme://host[:port]` of an http(s) URL, lowercased; `None` if it is not one.
+pub(crate) fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.trim().split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?.to_ascii_lowercase();
+    let ok = !authority.is_empty()
+        && !authority.contains('@')
+        && authority.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
+    ok.then(|| format!("{scheme}://{authority}"))
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -70,6 +196,14 @@ pub enum ConfigError {
     MalformedWebhookSecret,
     #[error("{0} must be an http(s) URL.")]
     BadUrl(&'static str),
+    #[error("{0} must be an https:// URL with live keys: live secrets never travel over plain http.")]
+    PlainHttpWithLiveKeys(&'static str),
+    #[error("{0} must be a whole number from 1 to {1}.")]
+    BadNumber(&'static str, u64),
+    #[error("PUBLIC_URL must be the http(s) URL people open, like https://bank.example.com.")]
+    BadPublicUrl,
+    #[error("TRUSTED_PROXIES must be comma-separated IP addresses or CIDR ranges, like 10.0.0.0/8,::1.")]
+    BadTrustedProxies,
     #[error("DATABASE_URL must be a SQLite URL like sqlite://fc_app.db (PostgreSQL is not supported by this build yet).")]
     UnsupportedDatabase,
 }
@@ -149,6 +283,13 @@ impl Config {
         };
         let api_base = url("STRIPE_API_BASE")?.map(|u| u.trim_end_matches('/').to_owned());
         let stripe_js_url = url("STRIPE_JS_URL")?;
+        if matches!(&mode, StripeMode::Stripe(k) if k.live) {
+            for (name, value) in [("STRIPE_API_BASE", &api_base), ("STRIPE_JS_URL", &stripe_js_url)] {
+                if value.as_deref().is_some_and(|u| !u.starts_with("https://")) {
+                    return Err(ConfigError::PlainHttpWithLiveKeys(name));
+                }
+            }
+        }
         let database_url = nonempty(get("DATABASE_URL")).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         if !database_url.starts_with("sqlite:") {
             return Err(ConfigError::UnsupportedDatabase);
@@ -159,6 +300,7 @@ impl Config {
             api_base,
             stripe_js_url,
             database_url,
+            edge: EdgeConfig::from_lookup(&get)?,
         })
     }
 
@@ -263,6 +405,73 @@ mod tests {
         ])
         .unwrap();
         assert!(matches!(c.mode, StripeMode::Stripe(ref k) if k.live));
+    }
+
+    #[test]
+    fn the_edge_has_safe_defaults_and_reads_its_settings() {
+        let d = parse(&[]).unwrap().edge;
+        assert_eq!(d, EdgeConfig::default());
+        assert!(!d.https && d.public_origin.is_none() && d.trusted_proxies.is_empty());
+        let c = parse(&[
+            ("PUBLIC_URL", "HTTPS://Bank.Example.com/app?x=1"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, ::1"),
+            ("RATE_LIMIT_IP_BURST", "500"),
+            ("HTTP_HEADER_TIMEOUT_SECS", "3"),
+        ])
+        .unwrap()
+        .edge;
+        assert_eq!(c.public_origin.as_deref(), Some("https://bank.example.com"));
+        assert!(c.https);
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert_eq!(c.per_ip.burst, 500);
+        assert_eq!(c.serve.header_read_timeout, Duration::from_secs(3));
+        for (k, v, e) in [
+            ("PUBLIC_URL", "bank.example.com", ConfigError::BadPublicUrl),
+            ("PUBLIC_URL", "https://user@evil.example", ConfigError::BadPublicUrl),
+            ("TRUSTED_PROXIES", "10.0.0.0/99", ConfigError::BadTrustedProxies),
+            (
+                "RATE_LIMIT_IP_BURST",
+                "0",
+                ConfigError::BadNumber("RATE_LIMIT_IP_BURST", 1_000_000),
+            ),
+            (
+                "HTTP_MAX_CONNECTIONS",
+                "lots",
+                ConfigError::BadNumber("HTTP_MAX_CONNECTIONS", 1_000_000),
+            ),
+        ] {
+            assert_eq!(parse(&[(k, v)]).unwrap_err(), e, "{k}={v}");
+        }
+    }
+
+    #[test]
+    fn live_keys_never_go_over_plain_http() {
+        let live = [
+            ("STRIPE_SECRET_KEY", "sk_live_1"),
+            ("STRIPE_PUBLISHABLE_KEY", "pk_live_1"),
+            ("STRIPE_ALLOW_LIVE", "1"),
+        ];
+        let with = |k: &'static str, v: &'static str| {
+            let mut env = live.to_vec();
+            env.push((k, v));
+            parse(&env)
+        };
+        assert_eq!(
+            with("STRIPE_API_BASE", "http://stripe.internal").unwrap_err(),
+            ConfigError::PlainHttpWithLiveKeys("STRIPE_API_BASE")
+        );
+        assert_eq!(
+            with("STRIPE_JS_URL", "http://js.example/v3/").unwrap_err(),
+            ConfigError::PlainHttpWithLiveKeys("STRIPE_JS_URL")
+        );
+        assert!(with("STRIPE_API_BASE", "https://api.stripe.com").is_ok());
+        // Test keys may use a local http sandbox.
+        let test = parse(&[
+            ("STRIPE_SECRET_KEY", "sk_test_1"),
+            ("STRIPE_PUBLISHABLE_KEY", "pk_test_1"),
+            ("STRIPE_API_BASE", "http://127.0.0.1:12111"),
+        ]);
+        assert!(test.is_ok());
     }
 
     #[test]

@@ -8,14 +8,18 @@
 //! - [`session`]: the browser-session cookie → `UserId` (the login seam).
 //! - [`live`]: server-sent events that tell open pages an account changed.
 //! - [`sandbox`]: the offline Stripe stand-in.
-//! - [`web`]: HTTP hardening shared by every route.
+//! - [`web`]: HTTP hardening: headers, CSP, cross-site checks, deadlines.
+//! - [`limits`]: per-IP and per-user rate limits.
+//! - [`serve`]: the accept loop (TCP_NODELAY, header timeout, connection cap, drain).
 //! - [`webhooks`]: Stripe-Signature signing and verification.
 
 pub mod clock;
 pub mod config;
+pub mod limits;
 pub mod live;
 pub mod locks;
 pub mod sandbox;
+pub mod serve;
 pub mod service;
 pub mod session;
 pub mod storage;
@@ -35,6 +39,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 /// Where the sandbox lives on this server.
 pub const SANDBOX_PATH: &str = "/sandbox";
@@ -61,6 +66,10 @@ pub struct Built {
     pub sandbox_key: Option<SecretString>,
     pub webhooks: Arc<webhooks::Receiver>,
     pub mode: Mode,
+    /// Open pages' event streams.
+    pub live: Arc<live::Live>,
+    /// Cancelled when the server shuts down: event streams end with it.
+    pub shutdown: CancellationToken,
 }
 
 /// Leptos options from cargo-leptos's `LEPTOS_*` variables, or, when the
@@ -125,6 +134,8 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketA
         publishable_key: publishable,
         stripe_js_url: config.stripe_js_url.clone().unwrap_or(default_js),
     };
+    let reload_port = std::env::var_os("LEPTOS_WATCH").map(|_| leptos_options.reload_port as u16);
+    let csp = app::service::CspTemplate(web::content_security_policy(&client, reload_port).into());
     let sandbox_key = sandbox.as_ref().map(|_| secret.clone());
     let stripe = stripe::StripeClient::new(&base, secret, stripe::ClientOptions::default()).map_err(|e| e.to_string())?;
     let storage = Arc::new(
@@ -132,7 +143,8 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketA
             .await
             .map_err(|e| format!("database {}: {e}", config.database_url))?,
     );
-    let live = Arc::new(live::Live::default());
+    let shutdown = CancellationToken::new();
+    let live = live::Live::new(config.edge.events_per_user, config.edge.events_total, shutdown.clone());
     let stripe_service = Arc::new(service::StripeService::new(stripe.clone(), storage, client, live.clone()));
     let service: SharedService = stripe_service.clone();
     let receiver = Arc::new(webhooks::Receiver::new(config.webhook_secrets.clone(), stripe_service));
@@ -148,29 +160,50 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketA
     let routes = generate_route_list(App);
     let ctx = {
         let service = service.clone();
-        move || provide_context(service.clone())
+        move || {
+            provide_context(service.clone());
+            provide_context(csp.clone());
+        }
     };
+    let edge = &config.edge;
+    let limits = limits::Limits::new(edge.per_ip, edge.per_user, edge.trusted_proxies.clone());
+    limits::Limits::spawn_cleanup(&limits);
+    let origins = Arc::new(web::Origins {
+        public: edge.public_origin.clone(),
+    });
+    // Layers run outside-in from the last one added: deadline → cross-site
+    // check → private responses → session → per-user limit → handler.
     let router = Router::new()
         .leptos_routes_with_context(&state, routes, ctx.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
         .route("/events", get(live::events))
-        .layer(axum::Extension(live))
-        .layer(axum::middleware::from_fn(session::attach_user))
+        .layer(axum::Extension(live.clone()))
+        .layer(axum::middleware::from_fn_with_state(limits.clone(), limits::per_user))
+        .layer(axum::middleware::from_fn_with_state(
+            session::CookiePolicy { https: edge.https },
+            session::attach_user,
+        ))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(ctx, shell))
         .with_state(state)
+        .layer(axum::middleware::from_fn(web::private_responses))
+        .layer(axum::middleware::from_fn_with_state(origins, web::same_origin_only))
+        .layer(axum::middleware::from_fn_with_state(edge.request_timeout, web::deadline))
         .route("/healthz", get(|| async { "ok" }));
-    let mut router = web::limit_body(router.merge(webhooks::router(receiver.clone())));
+    let mut router = web::limit_body(router.merge(webhooks::router(receiver.clone())), edge.body_timeout);
     if let Some(sb) = &sandbox {
         router = router.nest(SANDBOX_PATH, sandbox::router(sb.clone()));
     }
+    let router = router.layer(axum::middleware::from_fn_with_state(limits, limits::per_ip));
     Ok(Built {
-        router: web::harden(router),
+        router: web::harden(router, edge.https),
         sandbox,
         sandbox_key,
         webhooks: receiver,
         mode,
+        live,
+        shutdown,
     })
 }
 

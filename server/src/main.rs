@@ -54,10 +54,13 @@ async fn run_app() -> Result<(), String> {
         tracing::info!("sandbox API and Stripe.js stand-in at http://{addr}{}", server::SANDBOX_PATH);
     }
     tracing::info!("listening on http://{addr}");
-    axum::serve(listener, built.router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
+    let shutdown = built.shutdown.clone();
+    tokio::spawn(async move {
+        server::serve::signal().await;
+        shutdown.cancel();
+    });
+    server::serve::serve(listener, built.router, config.edge.serve, built.shutdown).await;
+    Ok(())
 }
 
 async fn run_sandbox(args: &[String]) -> Result<(), String> {
@@ -72,29 +75,14 @@ async fn run_sandbox(args: &[String]) -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let timing = server::sandbox::store::Timing::from_env();
     let sandbox = std::sync::Arc::new(server::sandbox::Sandbox::with_timing(timing));
-    let router = server::web::harden(server::sandbox::router(sandbox));
+    let router = server::web::harden(server::sandbox::router(sandbox), false);
     tracing::info!("Stripe sandbox on http://{addr} (API under /v1, Stripe.js at /js/stripe.js)");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down");
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let cancel = shutdown.clone();
+    tokio::spawn(async move {
+        server::serve::signal().await;
+        cancel.cancel();
+    });
+    server::serve::serve(listener, router, server::serve::ServeOptions::default(), shutdown).await;
+    Ok(())
 }

@@ -2,8 +2,9 @@
 //! a [`UserId`] that every server function sees. **This is where a real login
 //! plugs in**: resolve your authenticated user here instead.
 
+use app::error::AppError;
 use app::service::UserId;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
@@ -16,23 +17,22 @@ pub const COOKIE_NAME: &str = "fc_session";
 pub const SECURE_COOKIE_NAME: &str = "__Host-fc_session";
 const TOKEN_LEN: usize = 64;
 
-fn is_https(headers: &HeaderMap) -> bool {
-    headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
-}
-
 fn valid_token(t: &str) -> bool {
     t.len() == TOKEN_LEN && t.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
-/// The session token from the request's cookies, if well-formed.
-pub fn read_token(headers: &HeaderMap) -> Option<String> {
+/// The session token from the request's cookies, if well-formed. Over
+/// https only the `__Host-` cookie counts: a plain-named one could have been
+/// planted by a sibling subdomain or over http.
+pub fn read_token(headers: &HeaderMap, https: bool) -> Option<String> {
+    let name = if https { SECURE_COOKIE_NAME } else { COOKIE_NAME };
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, v)| (*k == COOKIE_NAME || *k == SECURE_COOKIE_NAME) && valid_token(v))
+        .find(|(k, v)| *k == name && valid_token(v))
         .map(|(_, v)| v.to_owned())
 }
 
@@ -54,13 +54,26 @@ pub fn set_cookie_value(token: &str, https: bool) -> String {
     }
 }
 
-/// Middleware: attaches the [`UserId`] to the request, issuing a cookie on first visit.
-pub async fn attach_user(mut req: Request, next: Next) -> Response {
-    let https = is_https(req.headers());
-    let (token, fresh) = match read_token(req.headers()) {
+/// Whether the public URL is https: decided by configuration (`PUBLIC_URL`),
+/// never by a header a client can send.
+#[derive(Clone, Copy, Debug)]
+pub struct CookiePolicy {
+    pub https: bool,
+}
+
+/// Middleware: attaches the [`UserId`] to the request, issuing a cookie on a
+/// page load without one. A server-function call without the cookie an
+/// earlier page load issued is refused (`AppError::NoSession`): it would
+/// otherwise make a new user, and a Customer, per request.
+pub async fn attach_user(State(policy): State<CookiePolicy>, mut req: Request, next: Next) -> Response {
+    let https = policy.https;
+    let (token, fresh) = match read_token(req.headers(), https) {
         Some(t) => (t, false),
         None => (new_token(), true),
     };
+    if fresh && req.uri().path().starts_with("/api/") {
+        return crate::web::app_error_response(&AppError::NoSession);
+    }
     req.extensions_mut().insert(user_id_for(&token));
     let mut resp = next.run(req).await;
     if fresh {
@@ -80,10 +93,22 @@ mod tests {
         let t = new_token();
         let mut h = HeaderMap::new();
         h.insert(COOKIE, HeaderValue::from_str(&format!("a=b; {COOKIE_NAME}={t}")).unwrap());
-        assert_eq!(read_token(&h), Some(t.clone()));
+        assert_eq!(read_token(&h, false), Some(t.clone()));
         let mut bad = HeaderMap::new();
         bad.insert(COOKIE, HeaderValue::from_static("fc_session=../../etc/passwd"));
-        assert_eq!(read_token(&bad), None);
+        assert_eq!(read_token(&bad, false), None);
+    }
+
+    #[test]
+    fn over_https_only_the_host_prefixed_cookie_counts() {
+        let t = new_token();
+        let mut planted = HeaderMap::new();
+        planted.insert(COOKIE, HeaderValue::from_str(&format!("{COOKIE_NAME}={t}")).unwrap());
+        assert_eq!(read_token(&planted, true), None, "a plain cookie is ignored over https");
+        let mut secure = HeaderMap::new();
+        secure.insert(COOKIE, HeaderValue::from_str(&format!("{SECURE_COOKIE_NAME}={t}")).unwrap());
+        assert_eq!(read_token(&secure, true), Some(t.clone()));
+        assert_eq!(read_token(&secure, false), None, "over http the secure name is not ours");
     }
 
     #[test]

@@ -51,9 +51,11 @@ impl StripeError {
     }
 }
 
-/// What the user sees of a Stripe failure. Every failure is logged here with
-/// its `Request-Id`; authentication failures become `Internal`, because
-/// Stripe's message for them quotes part of the secret key.
+/// What the user sees of a Stripe failure: our own sentence by Stripe's
+/// code, never Stripe's text (which can quote ids and parameters). Every
+/// failure is logged here with Stripe's message and `Request-Id`;
+/// authentication failures become `Internal`, because Stripe's message for
+/// them quotes part of the secret key.
 impl From<StripeError> for AppError {
     fn from(e: StripeError) -> Self {
         match e {
@@ -69,12 +71,14 @@ impl From<StripeError> for AppError {
                 match status {
                     401 | 403 => AppError::Internal,
                     s if s >= 500 => AppError::Unavailable,
-                    _ => AppError::Stripe {
-                        status,
-                        code: code.or(Some(kind)),
-                        message,
-                        request_id,
-                    },
+                    _ => {
+                        let code = code.or(Some(kind));
+                        AppError::Stripe {
+                            status,
+                            message: AppError::stripe_message(code.as_deref(), status),
+                            code,
+                        }
+                    }
                 }
             }
             StripeError::Network(msg) => {
@@ -338,7 +342,20 @@ mod tests {
             param: None,
             request_id: Some("req_1".into()),
         };
-        assert!(matches!(AppError::from(api(404)), AppError::Stripe { status: 404, .. }));
+        match AppError::from(api(404)) {
+            AppError::Stripe {
+                status: 404,
+                code,
+                message,
+            } => {
+                assert_eq!(code.as_deref(), Some("resource_missing"));
+                assert!(
+                    !message.contains("No such customer"),
+                    "Stripe's text stays in the log: {message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
         assert_eq!(AppError::from(api(500)), AppError::Unavailable);
         assert_eq!(AppError::from(StripeError::Network("x".into())), AppError::Unavailable);
     }

@@ -14,6 +14,10 @@ pub struct TestApp {
     pub sandbox: Arc<server::sandbox::Sandbox>,
     pub built_sandbox_key: Option<String>,
     pub webhooks: Arc<server::webhooks::Receiver>,
+    pub live: Arc<server::live::Live>,
+    pub shutdown: tokio_util::sync::CancellationToken,
+    /// The serving task; ends after `shutdown` is cancelled.
+    pub server: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// A fresh database file per test.
@@ -26,20 +30,41 @@ pub async fn spawn() -> TestApp {
     spawn_with(&temp_db()).await
 }
 
+/// Rate limits high enough for tests that fire many calls from 127.0.0.1;
+/// the limit tests set their own.
+pub const GENEROUS_LIMITS: [(&str, &str); 4] = [
+    ("RATE_LIMIT_IP_PER_SECOND", "10000"),
+    ("RATE_LIMIT_IP_BURST", "10000"),
+    ("RATE_LIMIT_USER_PER_SECOND", "10000"),
+    ("RATE_LIMIT_USER_BURST", "10000"),
+];
+
 pub async fn spawn_with(database_url: &str) -> TestApp {
-    let url = database_url.to_owned();
-    let config = Config::from_lookup(|k| (k == "DATABASE_URL").then(|| url.clone())).unwrap();
+    spawn_with_env(&[("DATABASE_URL", database_url)]).await
+}
+
+/// The app in sandbox mode with `env` (over [`GENEROUS_LIMITS`] and a fresh database).
+pub async fn spawn_with_env(env: &[(&str, &str)]) -> TestApp {
+    let db = temp_db();
+    let mut all: Vec<(String, String)> = vec![("DATABASE_URL".into(), db)];
+    all.extend(GENEROUS_LIMITS.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let config = Config::from_lookup(|k| all.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.clone())).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let options = server::leptos_options().unwrap();
     let built = server::build(&config, options, addr).await.unwrap();
-    tokio::spawn(async move { axum::serve(listener, built.router).await.unwrap() });
+    let shutdown = built.shutdown.clone();
+    let server = tokio::spawn(server::serve::serve(listener, built.router, config.edge.serve, shutdown));
     TestApp {
+        server: std::sync::Mutex::new(Some(server)),
         base: format!("http://{addr}"),
         http: reqwest::Client::new(),
         sandbox: built.sandbox.expect("sandbox mode embeds the sandbox"),
         built_sandbox_key: built.sandbox_key.map(|k| secrecy::ExposeSecret::expose_secret(&k).to_owned()),
         webhooks: built.webhooks,
+        live: built.live,
+        shutdown: built.shutdown,
     }
 }
 
@@ -88,6 +113,8 @@ async fn call_server_fn(
     let resp = http
         .post(format!("{base}/api/{func}"))
         .header("Cookie", cookie)
+        // What a browser sends with a call from our own page.
+        .header("Sec-Fetch-Site", "same-origin")
         .form(form)
         .send()
         .await
@@ -149,18 +176,24 @@ pub async fn spawn_stripe_mode(sandbox: axum::Router, secret_key: &str, webhook_
     tokio::spawn(async move { axum::serve(sb_listener, sandbox).await.unwrap() });
 
     let database_url = temp_db();
-    let env = [
+    let mut env = vec![
         ("STRIPE_SECRET_KEY", secret_key.to_owned()),
         ("STRIPE_PUBLISHABLE_KEY", "pk_test_stripe_mode".to_owned()),
         ("STRIPE_API_BASE", sandbox_base.clone()),
         ("STRIPE_WEBHOOK_SECRET", webhook_secrets.to_owned()),
         ("DATABASE_URL", database_url.clone()),
     ];
+    env.extend(GENEROUS_LIMITS.iter().map(|(k, v)| (*k, v.to_string())));
     let config = Config::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let built = server::build(&config, server::leptos_options().unwrap(), addr).await.unwrap();
-    tokio::spawn(async move { axum::serve(listener, built.router).await.unwrap() });
+    tokio::spawn(server::serve::serve(
+        listener,
+        built.router,
+        config.edge.serve,
+        built.shutdown,
+    ));
     StripeModeApp {
         app: format!("http://{addr}"),
         sandbox: sandbox_base,
@@ -202,6 +235,11 @@ impl StripeModeApp {
         assert!(fault.status().is_success());
     }
 
+    /// Completes the sandbox's modal for a session, linking `accounts`.
+    pub async fn complete_modal(&self, client_secret: &str, accounts: &[&str]) {
+        complete_modal(&self.http, &self.sandbox, "pk_test_stripe_mode", client_secret, accounts).await;
+    }
+
     /// Links one account through the app (server fns) and the sandbox's
     /// modal API; returns the browser's cookie and the account id.
     pub async fn link(&self) -> (String, String) {
@@ -213,8 +251,8 @@ impl StripeModeApp {
                 &[("name", ""), ("email", ""), ("permissions", ALL_PERMISSIONS)],
             )
             .await;
-        let secret = session["client_secret"].as_str().unwrap();
-        complete_modal(&self.http, &self.sandbox, "pk_test_stripe_mode", secret, &["success"]).await;
+        self.complete_modal(session["client_secret"].as_str().unwrap(), &["success"])
+            .await;
         let (_, accounts) = self
             .call(
                 &cookie,
