@@ -132,3 +132,19 @@ test("a modal that cannot load ends with an error instead of locking the page", 
   await expect(page.locator('[data-stripe-sandbox="overlay"]')).toHaveCount(0);
   await expect(page.getByTestId("link-button")).toBeEnabled();
 });
+
+test("an account linked in a tab that closed before confirming is on the accounts page", async ({ page, context }) => {
+  await openLinkPage(page);
+  // The tab goes away right after Stripe's modal: the app's confirmation never reaches the server.
+  await page.route("**/api/confirm_link", (route) => route.abort());
+  await linkAccounts(page);
+  await page.close();
+
+  // The account is linked (and billable) at Stripe; the app finds it (its webhook, or Stripe's list).
+  const later = await context.newPage();
+  await expect(async () => {
+    await later.goto("/accounts");
+    await expect(later.getByTestId("account-link")).toHaveCount(1, { timeout: 1_000 });
+  }).toPass({ timeout: 15_000 });
+  await expect(later.getByTestId("account-link")).toHaveText("Success");
+});

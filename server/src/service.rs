@@ -2,7 +2,7 @@
 //! server-side rules (one Customer per user, one confirmable session per
 //! click, ownership checks on everything Stripe returns).
 
-use crate::storage::{Storage, TransactionSync};
+use crate::storage::{Observed, Storage, TransactionSync};
 use crate::stripe::types::{Customer, FcAccount, FcOwner, FcSession, FcTransaction, List};
 use crate::stripe::{Form, StripeClient};
 use app::error::AppError;
@@ -14,6 +14,9 @@ use app::service::{LinkService, UserId};
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
+
+/// How often a user's accounts are compared with Stripe's list, at most.
+pub const RECHECK_ACCOUNTS_SECS: i64 = 300;
 
 pub struct StripeService {
     stripe: StripeClient,
@@ -120,7 +123,7 @@ impl LinkService for StripeService {
         }
         let mut accounts = s.accounts.data;
         if s.accounts.has_more {
-            accounts = self.list_session_accounts(session).await?;
+            accounts = self.list_accounts("session", session.as_str()).await?;
         }
         let linked: Vec<LinkedAccount> = accounts
             .into_iter()
@@ -135,6 +138,7 @@ impl LinkService for StripeService {
     }
 
     async fn linked_accounts(&self, user: &UserId) -> Result<Vec<LinkedAccount>, AppError> {
+        self.find_unconfirmed_accounts(user).await?;
         Ok(self.storage.accounts(user).await?)
     }
 
@@ -276,30 +280,43 @@ impl StripeService {
         Ok(detail)
     }
 
-    /// Applies a verified webhook event: for an account this app knows, the
-    /// current state is fetched from Stripe and stored together with the
-    /// event id; anything else is only recorded. Redeliveries change nothing.
+    /// Applies a verified webhook event. The account it names is re-fetched
+    /// from Stripe (arrival order does not matter): for an account this app
+    /// knows, its current state is stored together with the event id; for one
+    /// it does not, but whose Customer is a user's here (linked, then the tab
+    /// closed or the confirmation failed), it is first recorded as that user's.
+    /// Anything else is only recorded. Redeliveries change nothing.
     pub async fn apply_event(&self, event_id: &str, kind: &str, account: Option<&AccountId>) -> Result<(), AppError> {
-        // Events about accounts no user here linked are only recorded.
-        let owner = match account {
+        let known_owner = match account {
             Some(id) => self.storage.owner_of(id).await?,
             None => None,
         };
         let fetched = match account {
-            Some(id) if owner.is_some() => {
+            Some(id) => {
                 match self
                     .stripe
                     .get::<FcAccount>(&format!("/v1/financial_connections/accounts/{id}"), &Form::new())
                     .await
                 {
-                    Ok(a) => Some(a),
+                    Ok(a) => Some((a, crate::clock::unix_now_ms())),
                     Err(e) if e.status() == Some(404) => None,
                     Err(e) => return Err(e.into()),
                 }
             }
+            None => None,
+        };
+        // An account nobody here has: is its holder one of our users' Customers?
+        let adopt = match (&known_owner, &fetched) {
+            (None, Some((a, _))) => match a.holder_customer().and_then(|c| CustomerId::parse(c).ok()) {
+                Some(customer) => self.storage.user_with_customer(&customer).await?.map(|u| (u, customer)),
+                None => None,
+            },
             _ => None,
         };
-        let lock = fetched.as_ref().map(|a| self.sync_locks.get(&a.id));
+        let owner = known_owner.or_else(|| adopt.as_ref().map(|(u, _)| u.clone()));
+        // Accounts of other apps on the same Stripe account are only recorded.
+        let fetched = fetched.filter(|_| owner.is_some());
+        let lock = fetched.as_ref().map(|(a, _)| self.sync_locks.get(&a.id));
         let _held = match &lock {
             Some(l) => Some(l.lock().await),
             None => None,
@@ -309,7 +326,7 @@ impl StripeService {
         // Stripe delivers it again; any other failure must not block the
         // account's own update (the next page load syncs from the cursor).
         let sync = match &fetched {
-            Some(a) => match self.transaction_sync(a).await {
+            Some((a, _)) => match self.transaction_sync(a).await {
                 Ok(sync) => sync,
                 Err(e @ (AppError::Unavailable | AppError::Stripe { status: 429, .. })) => return Err(e),
                 Err(e) => {
@@ -319,14 +336,47 @@ impl StripeService {
             },
             None => None,
         };
-        let fresh = fetched.map(LinkedAccount::from);
+        let fresh = fetched.map(|(a, at_ms)| (LinkedAccount::from(a), at_ms));
+        let observed = fresh.as_ref().map(|(account, at_ms)| Observed { account, at_ms: *at_ms });
         let applied = self
             .storage
-            .apply_event(event_id, kind, fresh.as_ref(), sync.as_ref())
+            .apply_event(event_id, kind, observed, sync.as_ref(), adopt.as_ref().map(|(u, c)| (u, c)))
             .await?;
-        tracing::info!(event = event_id, kind, applied, "webhook event");
-        if let (true, Some(a), Some(owner)) = (applied, fresh, owner) {
+        tracing::info!(event = event_id, kind, applied, adopted = adopt.is_some(), "webhook event");
+        if let (true, Some((a, _)), Some(owner)) = (applied, fresh, owner) {
             self.live.account_changed(owner, a.id);
+        }
+        Ok(())
+    }
+
+    /// Finds accounts the user linked at Stripe that the app never recorded
+    /// (the tab closed right after the modal, or confirming failed): at most
+    /// every [`RECHECK_ACCOUNTS_SECS`], Stripe's list of the Customer's
+    /// accounts is compared with storage. Best effort: a failure is logged and
+    /// the stored list still shown.
+    async fn find_unconfirmed_accounts(&self, user: &UserId) -> Result<(), AppError> {
+        let Some(customer) = self.storage.user(user).await?.customer else {
+            return Ok(());
+        };
+        let checked = self.storage.accounts_checked_at(user).await?;
+        if checked.is_some_and(|t| crate::clock::unix_now() - t < RECHECK_ACCOUNTS_SECS) {
+            return Ok(());
+        }
+        let listed = match self.list_accounts("account_holder[customer]", customer.as_str()).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(customer = %customer, "could not list the customer's accounts: {e}");
+                return Ok(());
+            }
+        };
+        let mine: Vec<LinkedAccount> = listed
+            .into_iter()
+            .filter(|a| a.holder_customer() == Some(customer.as_str()))
+            .map(LinkedAccount::from)
+            .collect();
+        let added = self.storage.adopt_accounts(user, &customer, &mine).await?;
+        if added > 0 {
+            tracing::info!(customer = %customer, added, "recorded accounts linked but never confirmed");
         }
         Ok(())
     }
@@ -391,12 +441,14 @@ impl StripeService {
         Err(AppError::Internal)
     }
 
-    async fn list_session_accounts(&self, session: &SessionId) -> Result<Vec<FcAccount>, AppError> {
+    /// Every account Stripe lists for `filter=value` (a session, a
+    /// Customer), following pagination up to 1,000.
+    async fn list_accounts(&self, filter: &str, value: &str) -> Result<Vec<FcAccount>, AppError> {
         let mut all = Vec::new();
         let mut after: Option<String> = None;
         loop {
             let q = Form::new()
-                .field("session", session.as_str())
+                .field(filter, value)
                 .field("limit", "100")
                 .opt("starting_after", after.clone());
             let page: List<FcAccount> = self.stripe.get("/v1/financial_connections/accounts", &q).await?;

@@ -207,31 +207,8 @@ impl Storage {
         if taken != 1 {
             return Ok(false);
         }
-        let t = now();
         for a in accounts {
-            let permissions: Vec<&str> = a.permissions.iter().map(|p| p.as_str()).collect();
-            sqlx::query(
-                "INSERT INTO accounts (id, user_id, customer_id, institution_name, display_name, last4, category, \
-                 subcategory, status, permissions, linked_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (id) DO UPDATE SET institution_name = excluded.institution_name, \
-                 display_name = excluded.display_name, last4 = excluded.last4, category = excluded.category, \
-                 subcategory = excluded.subcategory, status = excluded.status, permissions = excluded.permissions, \
-                 updated_at = excluded.updated_at WHERE accounts.user_id = excluded.user_id",
-            )
-            .bind(a.id.as_str())
-            .bind(user.as_str())
-            .bind(customer.as_str())
-            .bind(&a.institution_name)
-            .bind(&a.display_name)
-            .bind(&a.last4)
-            .bind(name_of(&a.category))
-            .bind(name_of(&a.subcategory))
-            .bind(a.status.as_str())
-            .bind(serde_json::to_string(&permissions).unwrap_or_else(|_| "[]".into()))
-            .bind(t)
-            .bind(t)
-            .execute(&mut *tx)
-            .await?;
+            insert_account(&mut tx, user, customer, a).await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -239,14 +216,17 @@ impl Storage {
 
     /// Records a webhook event and applies its effect in one transaction:
     /// `account` (re-fetched from Stripe by the caller) replaces the stored
-    /// copy if the app knows that account. Returns false for an event id seen
-    /// before, in which case nothing changes.
+    /// copy if the app knows that account and nothing newer is stored; with
+    /// `adopt`, an account the user linked but the app never confirmed is
+    /// first recorded as theirs. Returns false for an event id seen before,
+    /// in which case nothing changes.
     pub async fn apply_event(
         &self,
         event_id: &str,
         kind: &str,
-        account: Option<&LinkedAccount>,
+        account: Option<Observed<'_>>,
         sync: Option<&TransactionSync>,
+        adopt: Option<(&UserId, &CustomerId)>,
     ) -> Result<bool, StorageError> {
         let mut tx = self.pool.begin().await?;
         let fresh =
@@ -261,14 +241,58 @@ impl Storage {
         if !fresh {
             return Ok(false);
         }
-        if let Some(a) = account {
-            update_account(&mut tx, a).await?;
+        if let Some(seen) = account {
+            if let Some((user, customer)) = adopt {
+                insert_account(&mut tx, user, customer, seen.account).await?;
+            }
+            update_account(&mut tx, seen).await?;
             if let Some(sync) = sync {
-                store_transactions(&mut tx, &a.id, sync).await?;
+                store_transactions(&mut tx, &seen.account.id, sync).await?;
             }
         }
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Records accounts Stripe lists for the user's Customer that the app
+    /// does not have yet (linked, but never confirmed here), and when it
+    /// looked. Returns how many were new.
+    pub async fn adopt_accounts(
+        &self,
+        user: &UserId,
+        customer: &CustomerId,
+        accounts: &[LinkedAccount],
+    ) -> Result<usize, StorageError> {
+        let mut tx = self.pool.begin().await?;
+        let mut added = 0;
+        for a in accounts {
+            added += insert_account(&mut tx, user, customer, a).await? as usize;
+        }
+        sqlx::query("UPDATE users SET accounts_checked_at = ? WHERE id = ?")
+            .bind(now())
+            .bind(user.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    /// When the user's accounts were last listed from Stripe (Unix seconds).
+    pub async fn accounts_checked_at(&self, user: &UserId) -> Result<Option<i64>, StorageError> {
+        let at: Option<Option<i64>> = sqlx::query_scalar("SELECT accounts_checked_at FROM users WHERE id = ?")
+            .bind(user.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(at.flatten())
+    }
+
+    /// The user whose Customer this is, if any.
+    pub async fn user_with_customer(&self, customer: &CustomerId) -> Result<Option<UserId>, StorageError> {
+        let id: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE customer_id = ?")
+            .bind(customer.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(id.map(UserId::new))
     }
 
     /// Stores what Stripe just said about an account (its columns and the
@@ -277,14 +301,19 @@ impl Storage {
     pub async fn reconcile(&self, detail: &AccountDetail, sync: Option<&TransactionSync>) -> Result<(), StorageError> {
         let account = &detail.account;
         let mut tx = self.pool.begin().await?;
-        update_account(&mut tx, account).await?;
-        let snapshot = serde_json::to_string(detail).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        sqlx::query("UPDATE accounts SET snapshot = ?, snapshot_at = ? WHERE id = ?")
-            .bind(snapshot)
-            .bind(now())
-            .bind(account.id.as_str())
-            .execute(&mut *tx)
-            .await?;
+        let seen = Observed {
+            account,
+            at_ms: detail.fetched_at_ms,
+        };
+        if update_account(&mut tx, seen).await? {
+            let snapshot = serde_json::to_string(detail).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+            sqlx::query("UPDATE accounts SET snapshot = ?, snapshot_at = ? WHERE id = ?")
+                .bind(snapshot)
+                .bind(now())
+                .bind(account.id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
         if let Some(sync) = sync {
             store_transactions(&mut tx, &account.id, sync).await?;
         }
@@ -540,14 +569,58 @@ async fn store_transactions(
     Ok(())
 }
 
-/// Overwrites the stored copy of an account (never its owner).
-async fn update_account(conn: &mut sqlx::SqliteConnection, a: &LinkedAccount) -> Result<(), StorageError> {
+/// What Stripe said about an account, and when the app read it (Unix ms).
+#[derive(Clone, Copy, Debug)]
+pub struct Observed<'a> {
+    pub account: &'a LinkedAccount,
+    pub at_ms: i64,
+}
+
+/// Records an account as `user`'s unless it is stored already; returns
+/// whether it was new. The one place accounts are created (confirming a
+/// link, or adopting one Stripe knows and the app missed).
+async fn insert_account(
+    conn: &mut sqlx::SqliteConnection,
+    user: &UserId,
+    customer: &CustomerId,
+    a: &LinkedAccount,
+) -> Result<bool, StorageError> {
     let permissions: Vec<&str> = a.permissions.iter().map(|p| p.as_str()).collect();
-    sqlx::query(
+    let t = now();
+    let inserted = sqlx::query(
+        "INSERT INTO accounts (id, user_id, customer_id, institution_name, display_name, last4, category, \
+         subcategory, status, permissions, linked_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(a.id.as_str())
+    .bind(user.as_str())
+    .bind(customer.as_str())
+    .bind(&a.institution_name)
+    .bind(&a.display_name)
+    .bind(&a.last4)
+    .bind(name_of(&a.category))
+    .bind(name_of(&a.subcategory))
+    .bind(a.status.as_str())
+    .bind(serde_json::to_string(&permissions).unwrap_or_else(|_| "[]".into()))
+    .bind(t)
+    .bind(t)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Overwrites the stored copy of an account (never its owner) unless a
+/// later read of it is stored already; returns whether it did.
+async fn update_account(conn: &mut sqlx::SqliteConnection, seen: Observed<'_>) -> Result<bool, StorageError> {
+    let a = seen.account;
+    let permissions: Vec<&str> = a.permissions.iter().map(|p| p.as_str()).collect();
+    let updated = sqlx::query(
         "UPDATE accounts SET institution_name = ?, display_name = ?, last4 = ?, category = ?, subcategory = ?, \
-         status = ?, permissions = ?, updated_at = ?, \
+         status = ?, permissions = ?, updated_at = ?, observed_at_ms = ?, \
          balance_minor = COALESCE(?, balance_minor), balance_currency = COALESCE(?, balance_currency), \
-         balance_as_of = CASE WHEN ? IS NULL THEN balance_as_of ELSE ? END WHERE id = ?",
+         balance_as_of = CASE WHEN ? IS NULL THEN balance_as_of ELSE ? END \
+         WHERE id = ? AND (observed_at_ms IS NULL OR observed_at_ms <= ?)",
     )
     .bind(&a.institution_name)
     .bind(&a.display_name)
@@ -557,15 +630,18 @@ async fn update_account(conn: &mut sqlx::SqliteConnection, a: &LinkedAccount) ->
     .bind(a.status.as_str())
     .bind(serde_json::to_string(&permissions).unwrap_or_else(|_| "[]".into()))
     .bind(now())
+    .bind(seen.at_ms)
     // A refresh that brought no balance keeps the last known one.
     .bind(a.balance.as_ref().map(|m| m.minor))
     .bind(a.balance.as_ref().map(|m| m.currency.clone()))
     .bind(a.balance.as_ref().map(|m| m.minor))
     .bind(a.balance.as_ref().map(|_| now()))
     .bind(a.id.as_str())
+    .bind(seen.at_ms)
     .execute(conn)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
 }
 
 #[cfg(test)]
@@ -592,6 +668,14 @@ mod tests {
             subscribed: false,
             fetched_at_ms: 0,
             stored_at: None,
+        }
+    }
+
+    /// `a` as read from Stripe just now.
+    fn seen(a: &LinkedAccount) -> Observed<'_> {
+        Observed {
+            account: a,
+            at_ms: crate::clock::unix_now_ms(),
         }
     }
 
@@ -728,16 +812,22 @@ mod tests {
         linked_one(&s).await;
         let id = AccountId::parse("fca_1").unwrap();
         assert_eq!(s.snapshot(&id).await.unwrap(), None, "nothing stored yet");
-        let mut seen = detail(&account("fca_1"));
-        seen.subscribed = true;
-        seen.owners = Some(vec![]);
-        s.reconcile(&seen, None).await.unwrap();
+        let mut last_view = detail(&account("fca_1"));
+        last_view.subscribed = true;
+        last_view.owners = Some(vec![]);
+        s.reconcile(&last_view, None).await.unwrap();
         // A webhook later says the account is inactive.
         let mut inactive = account("fca_1");
         inactive.status = AccountStatus::Inactive;
-        s.apply_event("evt_1", "financial_connections.account.deactivated", Some(&inactive), None)
-            .await
-            .unwrap();
+        s.apply_event(
+            "evt_1",
+            "financial_connections.account.deactivated",
+            Some(seen(&inactive)),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
         let stored = s.snapshot(&id).await.unwrap().unwrap();
         assert!(stored.stored_at.is_some());
         assert_eq!((stored.subscribed, stored.owners), (true, Some(vec![])));
@@ -751,7 +841,13 @@ mod tests {
         let mut inactive = account("fca_1");
         inactive.status = AccountStatus::Inactive;
         assert!(s
-            .apply_event("evt_1", "financial_connections.account.deactivated", Some(&inactive), None)
+            .apply_event(
+                "evt_1",
+                "financial_connections.account.deactivated",
+                Some(seen(&inactive)),
+                None,
+                None
+            )
             .await
             .unwrap());
         assert_eq!(s.accounts(&user).await.unwrap()[0].status, AccountStatus::Inactive);
@@ -760,7 +856,8 @@ mod tests {
             .apply_event(
                 "evt_1",
                 "financial_connections.account.deactivated",
-                Some(&account("fca_1")),
+                Some(seen(&account("fca_1"))),
+                None,
                 None
             )
             .await
@@ -768,6 +865,72 @@ mod tests {
         assert_eq!(s.accounts(&user).await.unwrap()[0].status, AccountStatus::Inactive);
         assert_eq!(s.owner_of(&AccountId::parse("fca_1").unwrap()).await.unwrap(), Some(user));
         assert_eq!(s.owner_of(&AccountId::parse("fca_2").unwrap()).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn an_older_read_never_overwrites_a_newer_one() {
+        let (s, _) = temp_db().await;
+        let user = linked_one(&s).await;
+        let mut inactive = account("fca_1");
+        inactive.status = AccountStatus::Inactive;
+        let newer = Observed {
+            account: &inactive,
+            at_ms: 2_000,
+        };
+        s.apply_event(
+            "evt_new",
+            "financial_connections.account.deactivated",
+            Some(newer),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+        // A page load that read the account before the webhook did stores last.
+        let mut stale = detail(&account("fca_1"));
+        stale.fetched_at_ms = 1_000;
+        s.reconcile(&stale, None).await.unwrap();
+        assert_eq!(s.accounts(&user).await.unwrap()[0].status, AccountStatus::Inactive);
+        let mut fresh = detail(&account("fca_1"));
+        fresh.fetched_at_ms = 3_000;
+        s.reconcile(&fresh, None).await.unwrap();
+        assert_eq!(s.accounts(&user).await.unwrap()[0].status, AccountStatus::Active);
+    }
+
+    #[tokio::test]
+    async fn accounts_the_app_never_confirmed_are_adopted_once() {
+        let (s, _) = temp_db().await;
+        let user = UserId::new("u");
+        let cus = CustomerId::parse("cus_1").unwrap();
+        s.set_customer(&user, &cus, &CustomerDetails::default()).await.unwrap();
+        assert_eq!(s.user_with_customer(&cus).await.unwrap(), Some(user.clone()));
+        assert_eq!(
+            s.user_with_customer(&CustomerId::parse("cus_2").unwrap()).await.unwrap(),
+            None
+        );
+        // By webhook: the account is recorded for the Customer's user.
+        let lost = account("fca_lost");
+        let applied = s
+            .apply_event(
+                "evt_1",
+                "financial_connections.account.created",
+                Some(seen(&lost)),
+                None,
+                Some((&user, &cus)),
+            )
+            .await
+            .unwrap();
+        assert!(applied);
+        assert_eq!(s.owner_of(&lost.id).await.unwrap(), Some(user.clone()));
+        // By listing: only what is missing is added, and the time is kept.
+        assert_eq!(s.accounts_checked_at(&user).await.unwrap(), None);
+        let added = s
+            .adopt_accounts(&user, &cus, &[lost.clone(), account("fca_other")])
+            .await
+            .unwrap();
+        assert_eq!(added, 1);
+        assert!(s.accounts_checked_at(&user).await.unwrap().is_some());
+        assert_eq!(s.accounts(&user).await.unwrap().len(), 2);
     }
 
     fn txn(id: &str, minor: i64, status: TransactionStatus, at: i64, updated: i64) -> Transaction {
@@ -828,8 +991,9 @@ mod tests {
             .apply_event(
                 "evt_1",
                 "financial_connections.account.refreshed_transactions",
-                Some(&a),
-                Some(&late)
+                Some(seen(&a)),
+                Some(&late),
+                None
             )
             .await
             .unwrap());
@@ -838,8 +1002,9 @@ mod tests {
             .apply_event(
                 "evt_1",
                 "financial_connections.account.refreshed_transactions",
-                Some(&a),
-                Some(&dup)
+                Some(seen(&a)),
+                Some(&dup),
+                None
             )
             .await
             .unwrap());

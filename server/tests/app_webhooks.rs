@@ -48,6 +48,7 @@ impl StripeModeApp {
             .http
             .post(format!("{}/api/linked_accounts", self.app))
             .header("Cookie", cookie)
+            .header("Sec-Fetch-Site", "same-origin")
             .form(&[("", "")])
             .send()
             .await
@@ -203,4 +204,67 @@ async fn open_pages_hear_about_their_accounts_changing() {
         !sse_contains(&mut mallorys, &id, Duration::from_millis(500)).await,
         "another user heard of it"
     );
+}
+
+#[tokio::test]
+async fn an_account_linked_but_never_confirmed_arrives_by_its_webhook() {
+    let app = spawn().await;
+    until(async || app.webhooks.is_configured().then_some(())).await;
+    let browser = app.browser().await;
+    let mut events = app
+        .http
+        .get(format!("{}/events", app.base))
+        .header("Cookie", &browser.cookie)
+        .send()
+        .await
+        .unwrap();
+    let (s, session) = browser
+        .call("start_link", &[("name", ""), ("email", ""), ("permissions", ALL_PERMISSIONS)])
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // The person finishes Stripe's modal, then the tab closes: confirm_link never runs.
+    browser.complete_modal(session["client_secret"].as_str().unwrap()).await;
+    // Stripe's account.created webhook names an account the app does not know;
+    // its Customer is this browser's, so it is recorded for them and their open page told.
+    assert!(
+        sse_contains(&mut events, "event: account\ndata: fca_", Duration::from_secs(10)).await,
+        "the open page heard nothing"
+    );
+    let (_, listed) = browser.call("linked_accounts", &[]).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    // Confirming later (a retry) finds it already there.
+    let (s, confirmed) = browser
+        .call("confirm_link", &[("session_id", session["session_id"].as_str().unwrap())])
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(confirmed, listed);
+}
+
+#[tokio::test]
+async fn without_webhooks_the_dashboard_finds_unconfirmed_accounts_at_stripe() {
+    // Stripe mode with no endpoint registered at the sandbox: no webhook ever arrives.
+    let app = stripe_mode().await;
+    let cookie = app.cookie().await;
+    let (_, session) = app
+        .call(
+            &cookie,
+            "start_link",
+            &[("name", ""), ("email", ""), ("permissions", ALL_PERMISSIONS)],
+        )
+        .await;
+    let secret = session["client_secret"].as_str().unwrap();
+    app.complete_modal(secret, &["success", "savings"]).await;
+    let (s, listed) = app.call(&cookie, "linked_accounts", &[]).await;
+    assert_eq!(s, StatusCode::OK, "{listed}");
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["display_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "{listed}");
+    // Another browser's Customer has none of them.
+    let other = app.cookie().await;
+    let (_, theirs) = app.call(&other, "linked_accounts", &[]).await;
+    assert_eq!(theirs, json!([]));
 }
