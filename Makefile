@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 
-.PHONY: run test setup setup-rust setup-e2e build test-rust test-e2e sandbox fmt clippy clean
+.PHONY: run test setup setup-rust setup-e2e build test-rust test-e2e sandbox fuzz fmt clippy clean
 
 ## run: start the app on http://127.0.0.1:3000 with live reload (sandbox unless keys are set)
 run: setup-rust
@@ -33,6 +33,11 @@ test-e2e:
 ## sandbox: only the Stripe sandbox, on http://127.0.0.1:12111
 sandbox: setup-rust
 	$(ENV) cargo run -p server -- sandbox --addr 127.0.0.1:12111
+
+## fuzz: the property tests of every untrusted-input parser, 10^6 cases each (release build)
+fuzz: setup-rust
+	$(ENV) PROPTEST_CASES=1000000 cargo test --release -p server --test parsers
+	$(ENV) PROPTEST_CASES=1000000 cargo test --release -p app --test input_parsing
 
 fmt:
 	$(ENV) cargo fmt --all
