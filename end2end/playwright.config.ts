@@ -30,6 +30,8 @@ const appEnv = (p: number, db: string, extra: Record<string, string> = {}) => ({
   RATE_LIMIT_IP_BURST: "10000",
   RATE_LIMIT_USER_PER_SECOND: "10000",
   RATE_LIMIT_USER_BURST: "10000",
+  RATE_LIMIT_NEW_SESSIONS_PER_HOUR: "100000",
+  RATE_LIMIT_LINKS_PER_HOUR: "100000",
   ...extra,
 });
 

@@ -71,6 +71,10 @@ pub struct EdgeConfig {
     pub per_ip: Rate,
     /// `RATE_LIMIT_USER_PER_SECOND` / `RATE_LIMIT_USER_BURST`: server-function calls per browser user.
     pub per_user: Rate,
+    /// `RATE_LIMIT_NEW_SESSIONS_PER_HOUR`: new browser sessions (anonymous users) one address may start an hour.
+    pub new_sessions_per_hour: u32,
+    /// `RATE_LIMIT_LINKS_PER_HOUR`: calls that create Stripe objects (a Session, a Customer) per address an hour.
+    pub links_per_hour: u32,
     /// `HTTP_HEADER_TIMEOUT_SECS`, `HTTP_MAX_CONNECTIONS`, `HTTP_SHUTDOWN_GRACE_SECS`.
     pub serve: ServeOptions,
     /// `HTTP_REQUEST_TIMEOUT_SECS`: a response must start within this (not `/events`).
@@ -97,6 +101,8 @@ impl Default for EdgeConfig {
                 per_second: 5,
                 burst: 40,
             },
+            new_sessions_per_hour: 60,
+            links_per_hour: 60,
             serve: ServeOptions::default(),
             request_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(10),
@@ -147,6 +153,8 @@ impl EdgeConfig {
                 per_second: number("RATE_LIMIT_USER_PER_SECOND", d.per_user.per_second.into(), 1_000_000)? as u32,
                 burst: number("RATE_LIMIT_USER_BURST", d.per_user.burst.into(), 1_000_000)? as u32,
             },
+            new_sessions_per_hour: number("RATE_LIMIT_NEW_SESSIONS_PER_HOUR", d.new_sessions_per_hour.into(), 1_000_000)? as u32,
+            links_per_hour: number("RATE_LIMIT_LINKS_PER_HOUR", d.links_per_hour.into(), 1_000_000)? as u32,
             serve: ServeOptions {
                 header_read_timeout: secs(number("HTTP_HEADER_TIMEOUT_SECS", 10, 3600)?),
                 max_connections: number("HTTP_MAX_CONNECTIONS", d.serve.max_connections as u64, 1_000_000)? as usize,

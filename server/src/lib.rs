@@ -166,7 +166,7 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketA
         }
     };
     let edge = &config.edge;
-    let limits = limits::Limits::new(edge.per_ip, edge.per_user, edge.trusted_proxies.clone());
+    let limits = limits::Limits::new(edge);
     limits::Limits::spawn_cleanup(&limits);
     let origins = Arc::new(web::Origins {
         public: edge.public_origin.clone(),
@@ -182,7 +182,10 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketA
         .layer(axum::Extension(live.clone()))
         .layer(axum::middleware::from_fn_with_state(limits.clone(), limits::per_user))
         .layer(axum::middleware::from_fn_with_state(
-            session::CookiePolicy { https: edge.https },
+            session::SessionPolicy {
+                https: edge.https,
+                limits: limits.clone(),
+            },
             session::attach_user,
         ))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(ctx, shell))

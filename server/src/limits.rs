@@ -125,19 +125,34 @@ fn ip_key(ip: IpAddr) -> IpAddr {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
 
+/// Server functions that create objects at Stripe (a Session, and the
+/// user's Customer the first time): each counts against the address's
+/// hourly quota of Stripe writes.
+pub const CREATES_STRIPE_OBJECTS: &[&str] = &["/api/start_link", "/api/start_bank_token"];
+
 pub struct Limits {
     per_ip: DefaultKeyedRateLimiter<IpAddr>,
     per_user: DefaultKeyedRateLimiter<UserId>,
+    new_sessions: DefaultKeyedRateLimiter<IpAddr>,
+    stripe_writes: DefaultKeyedRateLimiter<IpAddr>,
     trusted_proxies: Vec<IpNet>,
 }
 
 impl Limits {
-    pub fn new(per_ip: Rate, per_user: Rate, trusted_proxies: Vec<IpNet>) -> Arc<Self> {
+    pub fn new(edge: &crate::config::EdgeConfig) -> Arc<Self> {
+        let hourly = |n: u32| Quota::per_hour(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN));
         Arc::new(Limits {
-            per_ip: DefaultKeyedRateLimiter::keyed(per_ip.quota()),
-            per_user: DefaultKeyedRateLimiter::keyed(per_user.quota()),
-            trusted_proxies,
+            per_ip: DefaultKeyedRateLimiter::keyed(edge.per_ip.quota()),
+            per_user: DefaultKeyedRateLimiter::keyed(edge.per_user.quota()),
+            new_sessions: DefaultKeyedRateLimiter::keyed(hourly(edge.new_sessions_per_hour)),
+            stripe_writes: DefaultKeyedRateLimiter::keyed(hourly(edge.links_per_hour)),
+            trusted_proxies: edge.trusted_proxies.clone(),
         })
+    }
+
+    /// Takes one of the address's new sessions for this hour; `Some(wait)` when none is left.
+    pub fn new_session(&self, ip: IpAddr) -> Option<Duration> {
+        Self::wait(self.new_sessions.check_key(&ip_key(ip)))
     }
 
     /// Forgets buckets that are full again, every minute, while `limits` lives.
@@ -152,6 +167,8 @@ impl Limits {
                 l.per_ip.shrink_to_fit();
                 l.per_user.retain_recent();
                 l.per_user.shrink_to_fit();
+                l.new_sessions.retain_recent();
+                l.stripe_writes.retain_recent();
             }
         });
     }
@@ -191,13 +208,23 @@ pub async fn per_ip(State(limits): State<Arc<Limits>>, mut req: Request, next: N
     next.run(req).await
 }
 
-/// Middleware for server functions (after the session middleware): the per-user limit.
+/// Middleware for server functions (after the session middleware): the
+/// per-user limit, and the address's hourly quota of Stripe writes for the
+/// calls that create Stripe objects.
 pub async fn per_user(State(limits): State<Arc<Limits>>, req: Request, next: Next) -> Response {
-    if req.uri().path().starts_with("/api/") {
+    let path = req.uri().path();
+    if path.starts_with("/api/") {
         if let Some(user) = req.extensions().get::<UserId>() {
             if let Some(wait) = Limits::wait(limits.per_user.check_key(user)) {
-                tracing::info!(path = req.uri().path(), "rate limited (per user)");
-                return too_many(req.uri().path(), wait);
+                tracing::info!(path, "rate limited (per user)");
+                return too_many(path, wait);
+            }
+        }
+        if CREATES_STRIPE_OBJECTS.contains(&path) {
+            let ip = req.extensions().get::<ClientIp>().map(|c| ip_key(c.0));
+            if let Some(wait) = ip.and_then(|ip| Limits::wait(limits.stripe_writes.check_key(&ip))) {
+                tracing::info!(path, "refused a Stripe write: too many from this address this hour");
+                return too_many(path, wait);
             }
         }
     }
@@ -277,7 +304,11 @@ mod tests {
 
     #[test]
     fn a_burst_then_429_with_retry_after() {
-        let limits = Limits::new(Rate { per_second: 1, burst: 3 }, Rate { per_second: 1, burst: 1 }, vec![]);
+        let edge = crate::config::EdgeConfig {
+            per_ip: Rate { per_second: 1, burst: 3 },
+            ..Default::default()
+        };
+        let limits = Limits::new(&edge);
         let key = ip("192.0.2.1");
         for _ in 0..3 {
             assert_eq!(Limits::wait(limits.per_ip.check_key(&key)), None);

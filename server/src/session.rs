@@ -2,10 +2,11 @@
 //! a [`UserId`] that every server function sees. **This is where a real login
 //! plugs in**: resolve your authenticated user here instead.
 
+use crate::limits::ClientIp;
 use app::error::AppError;
 use app::service::UserId;
 use axum::extract::{Request, State};
-use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -54,29 +55,43 @@ pub fn set_cookie_value(token: &str, https: bool) -> String {
     }
 }
 
-/// Whether the public URL is https: decided by configuration (`PUBLIC_URL`),
-/// never by a header a client can send.
-#[derive(Clone, Copy, Debug)]
-pub struct CookiePolicy {
+/// How sessions are issued: whether the public URL is https (decided by
+/// configuration, `PUBLIC_URL`, never by a header a client can send), and
+/// the limits on how many new ones one address may get.
+#[derive(Clone)]
+pub struct SessionPolicy {
     pub https: bool,
+    pub limits: std::sync::Arc<crate::limits::Limits>,
 }
 
-/// Middleware: attaches the [`UserId`] to the request, issuing a cookie on a
-/// page load without one. A server-function call without the cookie an
-/// earlier page load issued is refused (`AppError::NoSession`): it would
-/// otherwise make a new user, and a Customer, per request.
-pub async fn attach_user(State(policy): State<CookiePolicy>, mut req: Request, next: Next) -> Response {
+/// Middleware: attaches the [`UserId`] to the request. A page answered
+/// without a session cookie issues one (a new anonymous user), within the
+/// address's hourly quota of new sessions. Server-function calls and event
+/// streams without the cookie an earlier page load issued are refused
+/// (`AppError::NoSession`): they would otherwise make a new user, and a
+/// Customer, per request.
+pub async fn attach_user(State(policy): State<SessionPolicy>, mut req: Request, next: Next) -> Response {
     let https = policy.https;
     let (token, fresh) = match read_token(req.headers(), https) {
         Some(t) => (t, false),
         None => (new_token(), true),
     };
-    if fresh && req.uri().path().starts_with("/api/") {
+    let path = req.uri().path();
+    if fresh && (path.starts_with("/api/") || path == "/events") {
         return crate::web::app_error_response(&AppError::NoSession);
     }
+    let ip = req.extensions().get::<ClientIp>().map(|c| c.0);
     req.extensions_mut().insert(user_id_for(&token));
     let mut resp = next.run(req).await;
-    if fresh {
+    let is_page = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if fresh && is_page {
+        if let Some(wait) = ip.and_then(|ip| policy.limits.new_session(ip)) {
+            tracing::info!(?ip, "refused a new session: too many from this address");
+            return crate::limits::too_many("/", wait);
+        }
         if let Ok(v) = HeaderValue::from_str(&set_cookie_value(&token, https)) {
             resp.headers_mut().append(SET_COOKIE, v);
         }

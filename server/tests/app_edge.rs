@@ -263,6 +263,46 @@ async fn each_address_is_limited_and_forwarded_for_counts_only_through_a_trusted
 }
 
 #[tokio::test]
+async fn one_address_gets_a_bounded_number_of_new_users_and_stripe_writes() {
+    let app = spawn_with_env(&[("RATE_LIMIT_NEW_SESSIONS_PER_HOUR", "3"), ("RATE_LIMIT_LINKS_PER_HOUR", "2")]).await;
+    // Assets and events issue no session; pages do, three times an hour from one address.
+    for _ in 0..5 {
+        let css = app.http.get(format!("{}/favicon.svg", app.base)).send().await.unwrap();
+        assert!(css.headers().get("set-cookie").is_none());
+    }
+    let mut browsers = Vec::new();
+    for _ in 0..3 {
+        browsers.push(app.browser().await);
+    }
+    let fourth = app.http.get(format!("{}/", app.base)).send().await.unwrap();
+    assert_eq!(fourth.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(fourth.headers().get("set-cookie").is_none());
+    assert!(fourth.headers().contains_key("retry-after"));
+    // A returning browser (with its cookie) is not affected.
+    let again = app
+        .http
+        .get(format!("{}/", app.base))
+        .header("Cookie", &browsers[0].cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    // Calls that create Stripe objects: two an hour from this address, whichever browser.
+    let start = async |b: &Browser<'_>| {
+        b.call("start_link", &[("name", ""), ("email", ""), ("permissions", "balances")])
+            .await
+    };
+    assert_eq!(start(&browsers[0]).await.0, StatusCode::OK);
+    assert_eq!(start(&browsers[1]).await.0, StatusCode::OK);
+    let (s, body) = start(&browsers[2]).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(body["RateLimited"]["retry_after_secs"].as_u64().unwrap() > 60);
+    assert_eq!(app.sandbox.customer_count(), 2, "no third Customer");
+    // Reading is not a write.
+    assert_eq!(browsers[2].call("linked_accounts", &[]).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn malformed_arguments_are_the_callers_fault_not_ours() {
     let app = spawn().await;
     let b = app.browser().await;

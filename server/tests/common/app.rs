@@ -32,11 +32,13 @@ pub async fn spawn() -> TestApp {
 
 /// Rate limits high enough for tests that fire many calls from 127.0.0.1;
 /// the limit tests set their own.
-pub const GENEROUS_LIMITS: [(&str, &str); 4] = [
+pub const GENEROUS_LIMITS: [(&str, &str); 6] = [
     ("RATE_LIMIT_IP_PER_SECOND", "10000"),
     ("RATE_LIMIT_IP_BURST", "10000"),
     ("RATE_LIMIT_USER_PER_SECOND", "10000"),
     ("RATE_LIMIT_USER_BURST", "10000"),
+    ("RATE_LIMIT_NEW_SESSIONS_PER_HOUR", "100000"),
+    ("RATE_LIMIT_LINKS_PER_HOUR", "100000"),
 ];
 
 pub async fn spawn_with(database_url: &str) -> TestApp {
