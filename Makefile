@@ -24,8 +24,9 @@ setup-e2e:
 build:
 	$(ENV) cargo leptos build
 
+## test-rust: every Rust test, on SQLite and (when one answers) PostgreSQL: see scripts/test-db.sh
 test-rust:
-	$(ENV) cargo test --workspace
+	$(ENV) source scripts/test-db.sh && cargo test --workspace
 
 test-e2e:
 	$(ENV) cd end2end && npx playwright test

@@ -12,6 +12,10 @@ pub const DEFAULT_API_BASE: &str = "https://api.stripe.com";
 pub const DEFAULT_STRIPE_JS_URL: &str = "https://js.stripe.com/v3/";
 /// The embedded default database, next to where the server runs.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://fc_app.db";
+/// Connections each instance keeps to the database at most.
+pub const DEFAULT_DATABASE_MAX_CONNECTIONS: u32 = 10;
+/// How long one statement may run (PostgreSQL) or wait for a lock (SQLite).
+pub const DEFAULT_DATABASE_STATEMENT_TIMEOUT_MS: u64 = 10_000;
 
 /// Which Stripe the server talks to.
 #[derive(Clone, Debug)]
@@ -47,10 +51,79 @@ pub struct Config {
     /// `None` means: Stripe's in Stripe mode, this server's `/sandbox` in sandbox mode.
     pub api_base: Option<String>,
     pub stripe_js_url: Option<String>,
-    /// `DATABASE_URL`; SQLite (`sqlite://path.db`) is what this build speaks.
-    pub database_url: String,
+    pub database: DatabaseConfig,
     /// How the HTTP edge protects itself.
     pub edge: EdgeConfig,
+}
+
+/// Which database holds the app's data, and how it is reached.
+#[derive(Clone)]
+pub struct DatabaseConfig {
+    /// `DATABASE_URL`: `sqlite://…` or `postgres://…` (`postgresql://…`). It
+    /// may carry a password, so it is only ever shown [`redacted`](Self::redacted_url).
+    pub url: SecretString,
+    /// `DATABASE_MAX_CONNECTIONS`: the pool's size on this instance.
+    pub max_connections: u32,
+    /// `DATABASE_STATEMENT_TIMEOUT_MS`: PostgreSQL's `statement_timeout`
+    /// (a wait for another instance's lock counts as a statement); SQLite's
+    /// busy timeout, the only way a statement waits there.
+    pub statement_timeout: Duration,
+}
+
+impl DatabaseConfig {
+    /// The database at `url` with the default pool size and timeout.
+    pub fn new(url: impl Into<String>) -> Self {
+        DatabaseConfig {
+            url: SecretString::from(url.into()),
+            max_connections: DEFAULT_DATABASE_MAX_CONNECTIONS,
+            statement_timeout: Duration::from_millis(DEFAULT_DATABASE_STATEMENT_TIMEOUT_MS),
+        }
+    }
+
+    /// The URL with any password replaced by `***`, for logs and errors.
+    pub fn redacted_url(&self) -> String {
+        redact_password(self.url.expose_secret())
+    }
+}
+
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &self.redacted_url())
+            .field("max_connections", &self.max_connections)
+            .field("statement_timeout", &self.statement_timeout)
+            .finish()
+    }
+}
+
+/// `scheme://user:secret@host/…?password=secret` → `scheme://user:***@host/…?password=***`.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let pairs: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", pairs.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 /// The HTTP edge's settings: where the public reaches the app, whom to
@@ -212,8 +285,10 @@ pub enum ConfigError {
     BadPublicUrl,
     #[error("TRUSTED_PROXIES must be comma-separated IP addresses or CIDR ranges, like 10.0.0.0/8,::1.")]
     BadTrustedProxies,
-    #[error("DATABASE_URL must be a SQLite URL like sqlite://fc_app.db (PostgreSQL is not supported by this build yet).")]
+    #[error("DATABASE_URL must be a SQLite URL like sqlite://fc_app.db or a PostgreSQL URL like postgres://user@host/db.")]
     UnsupportedDatabase,
+    #[error("{name} must be a whole number from {min} to {max}.")]
+    OutOfRange { name: &'static str, min: u64, max: u64 },
 }
 
 fn is_live(key: &str) -> bool {
@@ -299,15 +374,37 @@ impl Config {
             }
         }
         let database_url = nonempty(get("DATABASE_URL")).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        if !database_url.starts_with("sqlite:") {
+        if !["sqlite:", "postgres://", "postgresql://"]
+            .iter()
+            .any(|scheme| database_url.starts_with(scheme))
+        {
             return Err(ConfigError::UnsupportedDatabase);
         }
+        let number = |name: &'static str, default: u64, min: u64, max: u64| match nonempty(get(name)) {
+            None => Ok(default),
+            Some(raw) => raw
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (min..=max).contains(n))
+                .ok_or(ConfigError::OutOfRange { name, min, max }),
+        };
+        let max_connections = number("DATABASE_MAX_CONNECTIONS", DEFAULT_DATABASE_MAX_CONNECTIONS.into(), 2, 1000)?;
+        let statement_timeout_ms = number(
+            "DATABASE_STATEMENT_TIMEOUT_MS",
+            DEFAULT_DATABASE_STATEMENT_TIMEOUT_MS,
+            100,
+            3_600_000,
+        )?;
         Ok(Config {
             mode,
             webhook_secrets,
             api_base,
             stripe_js_url,
-            database_url,
+            database: DatabaseConfig {
+                url: SecretString::from(database_url),
+                max_connections: u32::try_from(max_connections).unwrap_or(DEFAULT_DATABASE_MAX_CONNECTIONS),
+                statement_timeout: Duration::from_millis(statement_timeout_ms),
+            },
             edge: EdgeConfig::from_lookup(&get)?,
         })
     }
@@ -397,10 +494,63 @@ mod tests {
             ),
             (&[("STRIPE_WEBHOOK_SECRET", "secret")], MalformedWebhookSecret),
             (&[("STRIPE_API_BASE", "ftp://x")], BadUrl("STRIPE_API_BASE")),
-            (&[("DATABASE_URL", "postgres://db/app")], UnsupportedDatabase),
+            (&[("DATABASE_URL", "mysql://db/app")], UnsupportedDatabase),
+            (&[("DATABASE_URL", "fc_app.db")], UnsupportedDatabase),
+            (
+                &[("DATABASE_MAX_CONNECTIONS", "0")],
+                OutOfRange {
+                    name: "DATABASE_MAX_CONNECTIONS",
+                    min: 2,
+                    max: 1000,
+                },
+            ),
+            (
+                &[("DATABASE_STATEMENT_TIMEOUT_MS", "soon")],
+                OutOfRange {
+                    name: "DATABASE_STATEMENT_TIMEOUT_MS",
+                    min: 100,
+                    max: 3_600_000,
+                },
+            ),
         ];
         for (env, want) in cases {
             assert_eq!(parse(env).unwrap_err(), *want, "{env:?}");
+        }
+    }
+
+    #[test]
+    fn either_database_with_its_pool_settings() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.database.url.expose_secret(), DEFAULT_DATABASE_URL);
+        assert_eq!(c.database.max_connections, DEFAULT_DATABASE_MAX_CONNECTIONS);
+        let c = parse(&[
+            ("DATABASE_URL", "postgresql://app:hunter2@db.internal:5432/bank"),
+            ("DATABASE_MAX_CONNECTIONS", "25"),
+            ("DATABASE_STATEMENT_TIMEOUT_MS", "2500"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.database.max_connections, c.database.statement_timeout),
+            (25, Duration::from_millis(2500))
+        );
+        assert!(parse(&[("DATABASE_URL", "postgres://root@127.0.0.1/test")]).is_ok());
+    }
+
+    #[test]
+    fn database_passwords_are_never_shown() {
+        let c = parse(&[("DATABASE_URL", "postgres://app:hunter2@db:5432/bank?sslmode=require")]).unwrap();
+        assert_eq!(c.database.redacted_url(), "postgres://app:***@db:5432/bank?sslmode=require");
+        assert!(!format!("{c:?}").contains("hunter2"));
+        for (url, shown) in [
+            ("sqlite://fc_app.db", "sqlite://fc_app.db"),
+            ("postgres://root@127.0.0.1/test", "postgres://root@127.0.0.1/test"),
+            ("postgres://u:p@ss@host/db", "postgres://u:***@host/db"),
+            (
+                "postgres://host/db?user=u&password=x@y",
+                "postgres://host/db?user=u&password=***",
+            ),
+        ] {
+            assert_eq!(redact_password(url), shown, "{url}");
         }
     }
 

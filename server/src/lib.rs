@@ -4,7 +4,8 @@
 //! - [`config`]: environment → [`config::Config`].
 //! - [`stripe`]: the Stripe API client.
 //! - [`service`]: `app::service::LinkService` on Stripe + storage.
-//! - [`storage`]: what the app remembers per user.
+//! - [`storage`]: what the app remembers per user, on SQLite or PostgreSQL.
+//! - [`locks`]: work that must not run twice at once for one user or account.
 //! - [`session`]: the browser-session cookie → `UserId` (the login seam).
 //! - [`live`]: server-sent events that tell open pages an account changed.
 //! - [`sandbox`]: the offline Stripe stand-in.
@@ -139,10 +140,11 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketA
     let sandbox_key = sandbox.as_ref().map(|_| secret.clone());
     let stripe = stripe::StripeClient::new(&base, secret, stripe::ClientOptions::default()).map_err(|e| e.to_string())?;
     let storage = Arc::new(
-        storage::Storage::open(&config.database_url)
+        storage::Storage::open(&config.database)
             .await
-            .map_err(|e| format!("database {}: {e}", config.database_url))?,
+            .map_err(|e| format!("database {}: {e}", config.database.redacted_url()))?,
     );
+    tracing::info!(database = %config.database.redacted_url(), "database ready");
     let shutdown = CancellationToken::new();
     let live = live::Live::new(config.edge.events_per_user, config.edge.events_total, shutdown.clone());
     let stripe_service = Arc::new(service::StripeService::new(stripe.clone(), storage, client, live.clone()));

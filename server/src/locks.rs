@@ -1,13 +1,49 @@
-//! One async lock per key (a user, an account), for work that must not run
-//! twice at once for the same key: creating a Customer, syncing transactions.
-//! Unused entries are dropped as the map grows, so it stays small.
+//! What must not run twice at once for the same key: creating or changing a
+//! user's Customer, syncing an account's transactions. [`LockKey`] names the
+//! work and gives it a stable 64-bit id for PostgreSQL's advisory locks;
+//! [`KeyedLocks`] is the in-process half (one async lock per key), which
+//! `storage::Storage::lock` takes first and, on PostgreSQL, pairs with the
+//! database lock that holds across instances. Unused entries are dropped as
+//! the map grows, so it stays small.
 
+use app::model::AccountId;
+use app::service::UserId;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
 /// Past this many entries, locks nobody holds or waits for are dropped.
 const PRUNE_ABOVE: usize = 1024;
+
+/// A piece of work that is serialised per key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum LockKey {
+    /// Creating the user's Customer, or changing its details.
+    Customer(UserId),
+    /// From reading an account's transaction cursor to storing the sync.
+    TransactionSync(AccountId),
+}
+
+impl LockKey {
+    /// A stable id for `pg_advisory_xact_lock`: the first 8 bytes of the
+    /// SHA-256 of the kind and the key. Every instance computes the same one;
+    /// a collision only makes two unrelated pieces of work take turns.
+    pub fn id(&self) -> i64 {
+        let (kind, key) = match self {
+            LockKey::Customer(user) => ("customer", user.as_str()),
+            LockKey::TransactionSync(account) => ("transaction-sync", account.as_str()),
+        };
+        let digest = Sha256::new()
+            .chain_update(kind)
+            .chain_update([0])
+            .chain_update(key)
+            .finalize();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        i64::from_be_bytes(first)
+    }
+}
 
 pub struct KeyedLocks<K> {
     locks: Mutex<HashMap<K, Arc<tokio::sync::Mutex<()>>>>,
@@ -55,5 +91,17 @@ mod tests {
         assert!(locks.len() < 20, "unused locks were pruned: {}", locks.len());
         assert!(locks.get(&1).try_lock().is_err(), "a held lock survives pruning");
         drop(held);
+    }
+
+    #[test]
+    fn lock_ids_are_stable_and_tell_kinds_and_keys_apart() {
+        let user = LockKey::Customer(UserId::new("u1"));
+        assert_eq!(user.id(), LockKey::Customer(UserId::new("u1")).id(), "same key, same id");
+        // Pinned: instances running different versions must still agree.
+        assert_eq!(user.id(), -7_418_442_772_657_202_340);
+        assert_ne!(user.id(), LockKey::Customer(UserId::new("u2")).id());
+        let account = AccountId::parse("fca_1").unwrap();
+        let same_text = LockKey::Customer(UserId::new("fca_1"));
+        assert_ne!(LockKey::TransactionSync(account).id(), same_text.id(), "kinds differ");
     }
 }

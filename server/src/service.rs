@@ -2,7 +2,8 @@
 //! server-side rules (one Customer per user, one confirmable session per
 //! click, ownership checks on everything Stripe returns).
 
-use crate::storage::{Observed, Storage, TransactionSync};
+use crate::locks::LockKey;
+use crate::storage::{Held, Observed, Storage, TransactionSync};
 use crate::stripe::types::{Customer, FcAccount, FcOwner, FcSession, FcTransaction, List};
 use crate::stripe::{Form, StripeClient};
 use app::error::AppError;
@@ -23,8 +24,6 @@ pub struct StripeService {
     storage: Arc<Storage>,
     client: ClientConfig,
     live: Arc<crate::live::Live>,
-    /// Held from reading an account's transaction cursor to storing the sync.
-    sync_locks: crate::locks::KeyedLocks<AccountId>,
 }
 
 impl StripeService {
@@ -34,44 +33,45 @@ impl StripeService {
             storage,
             client,
             live,
-            sync_locks: Default::default(),
         }
     }
 
-    /// The user's Customer, created on first use. Concurrent calls for one user
-    /// wait on the same lock, and the idempotency key is derived from the user,
-    /// so even a retry after a lost response cannot create a second Customer.
+    /// The user's Customer, created on first use. Concurrent calls for one
+    /// user, on this instance or any other, take turns on the user's lock
+    /// (see `Storage::lock`), so only the first creates one; and the
+    /// idempotency key depends on the user alone, so a retry after a lost
+    /// response (or after a crash before the id was stored) gets the same
+    /// Customer back from Stripe instead of a second one.
     async fn customer_for(&self, user: &UserId, details: &CustomerDetails) -> Result<CustomerId, AppError> {
-        let lock = self.storage.customer_lock(user);
-        let _held = lock.lock().await;
-        let record = self.storage.user(user).await?;
+        let mut held = self.storage.lock(LockKey::Customer(user.clone())).await?;
+        let record = held.user(user).await?;
         // Blank means "not given": what was saved before stays.
-        let details = &CustomerDetails {
+        let details = CustomerDetails {
             name: details.name.clone().or(record.details.name.clone()),
             email: details.email.clone().or(record.details.email.clone()),
         };
-        if let Some(id) = record.customer {
-            if record.details != *details {
-                let form = Form::new()
-                    .opt("name", details.name.clone())
-                    .opt("email", details.email.clone());
-                let _: Customer = self.stripe.post(&format!("/v1/customers/{id}"), &form, None).await?;
-                self.storage.set_details(user, details).await?;
+        let (id, changed) = match record.customer {
+            Some(id) => (id, record.details != details),
+            None => {
+                // Only what depends on the user alone: the same key with
+                // other parameters would be refused.
+                let key = format!("customer-{}", hex::encode(&Sha256::digest(user.as_str().as_bytes())[..16]));
+                let form = Form::new().field("metadata[app_user]", user.as_str());
+                let customer: Customer = self.stripe.post("/v1/customers", &form, Some(&key)).await?;
+                let kept = held.set_customer(user, &customer.id).await?;
+                tracing::info!(customer = %kept, "created Stripe customer");
+                (kept, details != CustomerDetails::default())
             }
-            return Ok(id);
+        };
+        if changed {
+            let form = Form::new()
+                .opt("name", details.name.clone())
+                .opt("email", details.email.clone());
+            let _: Customer = self.stripe.post(&format!("/v1/customers/{id}"), &form, None).await?;
+            held.set_details(user, &details).await?;
         }
-        // Same user and details → same key: a retry after a lost response
-        // replays the first Customer instead of making a second.
-        let fingerprint = format!("{}\n{:?}\n{:?}", user.as_str(), details.name, details.email);
-        let key = format!("customer-{}", hex::encode(&Sha256::digest(fingerprint.as_bytes())[..16]));
-        let form = Form::new()
-            .opt("name", details.name.clone())
-            .opt("email", details.email.clone())
-            .field("metadata[app_user]", user.as_str());
-        let customer: Customer = self.stripe.post("/v1/customers", &form, Some(&key)).await?;
-        let kept = self.storage.set_customer(user, &customer.id, details).await?;
-        tracing::info!(customer = %kept, "created Stripe customer");
-        Ok(kept)
+        held.release().await?;
+        Ok(id)
     }
 }
 
@@ -192,16 +192,16 @@ impl LinkService for StripeService {
     async fn save_details(&self, user: &UserId, details: CustomerDetails) -> Result<CustomerDetails, AppError> {
         // The same lock as Customer creation: a save racing a first link
         // cannot be lost between "no Customer yet" and "Customer created".
-        let lock = self.storage.customer_lock(user);
-        let _held = lock.lock().await;
-        if let Some(id) = self.storage.user(user).await?.customer {
+        let mut held = self.storage.lock(LockKey::Customer(user.clone())).await?;
+        if let Some(id) = held.user(user).await?.customer {
             let form = Form::new()
                 .field("name", details.name.clone().unwrap_or_default())
                 .field("email", details.email.clone().unwrap_or_default());
             let _: Customer = self.stripe.post(&format!("/v1/customers/{id}"), &form, None).await?;
             tracing::info!(customer = %id, "updated customer details");
         }
-        self.storage.set_details(user, &details).await?;
+        held.set_details(user, &details).await?;
+        held.release().await?;
         Ok(details)
     }
 
@@ -266,17 +266,17 @@ impl StripeService {
             }
             None => None,
         };
-        let lock = self.sync_locks.get(&a.id);
-        let _held = lock.lock().await;
+        let given = self.storage.user(user).await?.details.name;
+        let mut held = self.storage.lock(LockKey::TransactionSync(a.id.clone())).await?;
         // The account's own state is stored even when its transactions
         // cannot be fetched now; the next load tries again from the cursor.
-        let sync = self.transaction_sync(&a).await.unwrap_or_else(|e| {
+        let sync = self.transaction_sync(&mut held, &a).await.unwrap_or_else(|e| {
             tracing::warn!(account = %a.id, "transaction sync failed: {e}");
             None
         });
-        let given = self.storage.user(user).await?.details.name;
         let detail = a.into_detail(owners, given.as_deref());
-        self.storage.reconcile(&detail, sync.as_ref()).await?;
+        held.reconcile(&detail, sync.as_ref()).await?;
+        held.release().await?;
         Ok(detail)
     }
 
@@ -316,32 +316,31 @@ impl StripeService {
         let owner = known_owner.or_else(|| adopt.as_ref().map(|(u, _)| u.clone()));
         // Accounts of other apps on the same Stripe account are only recorded.
         let fetched = fetched.filter(|_| owner.is_some());
-        let lock = fetched.as_ref().map(|(a, _)| self.sync_locks.get(&a.id));
-        let _held = match &lock {
-            Some(l) => Some(l.lock().await),
-            None => None,
-        };
-        // New transactions are fetched before anything is recorded. If Stripe
-        // is unavailable or limiting us, the event is not marked handled and
-        // Stripe delivers it again; any other failure must not block the
-        // account's own update (the next page load syncs from the cursor).
-        let sync = match &fetched {
-            Some((a, _)) => match self.transaction_sync(a).await {
-                Ok(sync) => sync,
-                Err(e @ (AppError::Unavailable | AppError::Stripe { status: 429, .. })) => return Err(e),
-                Err(e) => {
-                    tracing::warn!(account = %a.id, "transaction sync failed: {e}");
-                    None
-                }
-            },
-            None => None,
-        };
-        let fresh = fetched.map(|(a, at_ms)| (LinkedAccount::from(a), at_ms));
+        let fresh = fetched.as_ref().map(|(a, at_ms)| (LinkedAccount::from(a.clone()), *at_ms));
         let observed = fresh.as_ref().map(|(account, at_ms)| Observed { account, at_ms: *at_ms });
-        let applied = self
-            .storage
-            .apply_event(event_id, kind, observed, sync.as_ref(), adopt.as_ref().map(|(u, c)| (u, c)))
-            .await?;
+        let applied = match &fetched {
+            None => self.storage.apply_event(event_id, kind, None, None, None).await?,
+            Some((a, _)) => {
+                let mut held = self.storage.lock(LockKey::TransactionSync(a.id.clone())).await?;
+                // New transactions are fetched before anything is recorded. If
+                // Stripe is unavailable or limiting us, the event is not marked
+                // handled and Stripe delivers it again; any other failure must
+                // not block the account's own update (the next page load syncs
+                // from the cursor).
+                let sync = match self.transaction_sync(&mut held, a).await {
+                    Ok(sync) => sync,
+                    Err(e @ (AppError::Unavailable | AppError::Stripe { status: 429, .. })) => return Err(e),
+                    Err(e) => {
+                        tracing::warn!(account = %a.id, "transaction sync failed: {e}");
+                        None
+                    }
+                };
+                let adopting = adopt.as_ref().map(|(u, c)| (u, c));
+                let applied = held.apply_event(event_id, kind, observed, sync.as_ref(), adopting).await?;
+                held.release().await?;
+                applied
+            }
+        };
         tracing::info!(event = event_id, kind, applied, adopted = adopt.is_some(), "webhook event");
         if let (true, Some((a, _)), Some(owner)) = (applied, fresh, owner) {
             self.live.account_changed(owner, a.id);
@@ -384,7 +383,9 @@ impl StripeService {
     /// When the account's newest transaction refresh has settled and is not
     /// stored yet, fetches only what changed since the stored one
     /// (`transaction_refresh[after]`); the first sync fetches everything.
-    async fn transaction_sync(&self, a: &FcAccount) -> Result<Option<TransactionSync>, AppError> {
+    /// Runs under the account's lock (`held`), which the caller keeps until
+    /// the sync is stored: no other sync of it, anywhere, reads the same cursor.
+    async fn transaction_sync(&self, held: &mut Held, a: &FcAccount) -> Result<Option<TransactionSync>, AppError> {
         if !a.permissions.contains(&Permission::Transactions) {
             return Ok(None);
         }
@@ -394,7 +395,7 @@ impl StripeService {
         else {
             return Ok(None);
         };
-        let cursor = self.storage.transactions_cursor(&a.id).await?;
+        let cursor = held.transactions_cursor(&a.id).await?;
         if cursor.as_deref() == Some(refresh_id.as_str()) {
             return Ok(None);
         }

@@ -1,6 +1,7 @@
 //! The whole server on a real port (the service reaches the embedded sandbox
 //! over HTTP, as it would reach Stripe): SSR page, server functions, cookies,
-//! and the rules around confirming a link.
+//! and the rules around confirming a link. Each test runs on SQLite and on
+//! PostgreSQL.
 
 mod common;
 
@@ -8,9 +9,25 @@ use common::app::*;
 use reqwest::StatusCode;
 use serde_json::json;
 
-#[tokio::test]
-async fn the_page_renders_on_the_server_in_sandbox_mode() {
-    let app = spawn().await;
+server::backend_tests!(
+    the_page_renders_on_the_server_in_sandbox_mode,
+    link_then_confirm_lists_the_accounts,
+    a_cancelled_modal_confirms_to_no_accounts,
+    only_the_session_this_browser_started_can_be_confirmed,
+    bad_input_is_refused_with_the_field_named,
+    one_customer_per_browser_even_under_concurrent_clicks,
+    a_link_start_that_failed_after_stripe_made_the_customer_reuses_it,
+    linked_accounts_survive_a_restart,
+    another_users_account_is_not_found_and_untouched,
+    refresh_then_disconnect_an_account,
+    ownership_is_compared_with_the_name_given,
+    link_options_are_validated_and_applied,
+    details_are_saved_on_the_customer_and_used_for_the_owner_check,
+    when_stripe_is_down_an_account_shows_its_stored_copy,
+);
+
+async fn the_page_renders_on_the_server_in_sandbox_mode(db: TestDb) {
+    let app = spawn_on(&db).await;
     let html = app
         .http
         .get(format!("{}/", app.base))
@@ -33,9 +50,8 @@ async fn the_page_renders_on_the_server_in_sandbox_mode() {
     assert_eq!(health.status(), StatusCode::OK);
 }
 
-#[tokio::test]
-async fn link_then_confirm_lists_the_accounts() {
-    let app = spawn().await;
+async fn link_then_confirm_lists_the_accounts(db: TestDb) {
+    let app = spawn_on(&db).await;
     let browser = app.browser().await;
     let (s, session) = browser
         .call("start_link", &[("name", ""), ("email", ""), ("permissions", ALL_PERMISSIONS)])
@@ -58,9 +74,8 @@ async fn link_then_confirm_lists_the_accounts() {
     assert_eq!(listed, accounts);
 }
 
-#[tokio::test]
-async fn a_cancelled_modal_confirms_to_no_accounts() {
-    let app = spawn().await;
+async fn a_cancelled_modal_confirms_to_no_accounts(db: TestDb) {
+    let app = spawn_on(&db).await;
     let browser = app.browser().await;
     let (_, session) = browser
         .call("start_link", &[("name", ""), ("email", ""), ("permissions", ALL_PERMISSIONS)])
@@ -80,9 +95,8 @@ async fn a_cancelled_modal_confirms_to_no_accounts() {
     assert_eq!(accounts, json!([]));
 }
 
-#[tokio::test]
-async fn only_the_session_this_browser_started_can_be_confirmed() {
-    let app = spawn().await;
+async fn only_the_session_this_browser_started_can_be_confirmed(db: TestDb) {
+    let app = spawn_on(&db).await;
     let alice = app.browser().await;
     let mallory = app.browser().await;
     let (_, session) = alice
@@ -108,9 +122,8 @@ async fn only_the_session_this_browser_started_can_be_confirmed() {
     assert_eq!(s, StatusCode::CONFLICT);
 }
 
-#[tokio::test]
-async fn bad_input_is_refused_with_the_field_named() {
-    let app = spawn().await;
+async fn bad_input_is_refused_with_the_field_named(db: TestDb) {
+    let app = spawn_on(&db).await;
     let browser = app.browser().await;
     let (s, err) = browser
         .call(
@@ -143,9 +156,8 @@ async fn bad_input_is_refused_with_the_field_named() {
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
-#[tokio::test]
-async fn one_customer_per_browser_even_under_concurrent_clicks() {
-    let app = spawn().await;
+async fn one_customer_per_browser_even_under_concurrent_clicks(db: TestDb) {
+    let app = spawn_on(&db).await;
     let browser = app.browser().await;
     let calls = (0..6).map(|_| browser.call("start_link", &[("name", ""), ("email", ""), ("permissions", ALL_PERMISSIONS)]));
     for (s, v) in futures::future::join_all(calls).await {
@@ -158,24 +170,42 @@ async fn one_customer_per_browser_even_under_concurrent_clicks() {
     assert_eq!(app.sandbox.customer_count(), 2);
 }
 
-#[tokio::test]
-async fn linked_accounts_survive_a_restart() {
-    let db = temp_db();
-    let first = spawn_with(&db).await;
+/// The Customer's idempotency key depends on the user alone, not on the name
+/// typed: a retry with other details after a failure (on PostgreSQL the
+/// failed attempt's write is rolled back, so the retry creates again) gets
+/// the same Customer back.
+async fn a_link_start_that_failed_after_stripe_made_the_customer_reuses_it(db: TestDb) {
+    let sandbox = std::sync::Arc::new(server::sandbox::Sandbox::with_timing(common::fast_timing()));
+    let key = "sk_test_retry";
+    let app = spawn_stripe_mode_on(&db, server::sandbox::router(sandbox.clone()), key, "whsec_retry").await;
+    let cookie = app.cookie().await;
+    let start = async |name: &str| {
+        let form = [("name", name), ("email", ""), ("permissions", ALL_PERMISSIONS)];
+        app.call(&cookie, "start_link", &form).await.0
+    };
+    // Naming the new Customer fails, every retry of it: the click fails.
+    app.fail_next("/v1/customers/", 3).await;
+    assert_eq!(start("Jenny Rosen").await, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(start("Jane Smith").await, StatusCode::OK);
+    let customers = sandbox.with_space(key, |s| s.customers.values().map(|c| c.name.clone()).collect::<Vec<_>>());
+    assert_eq!(customers, vec![Some("Jane Smith".to_owned())]);
+}
+
+async fn linked_accounts_survive_a_restart(db: TestDb) {
+    let first = spawn_on(&db).await;
     let browser = first.browser().await;
     let accounts = browser.link().await;
     let cookie = browser.cookie.clone();
 
-    let second = spawn_with(&db).await;
+    let second = spawn_on(&db).await;
     let same_browser = Browser { app: &second, cookie };
     let (s, listed) = same_browser.call("linked_accounts", &[]).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(listed, accounts);
 }
 
-#[tokio::test]
-async fn another_users_account_is_not_found_and_untouched() {
-    let app = spawn().await;
+async fn another_users_account_is_not_found_and_untouched(db: TestDb) {
+    let app = spawn_on(&db).await;
     let alice = app.browser().await;
     let accounts = alice.link().await;
     let id = accounts[0]["id"].as_str().unwrap();
@@ -194,9 +224,8 @@ async fn another_users_account_is_not_found_and_untouched() {
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
 
-#[tokio::test]
-async fn refresh_then_disconnect_an_account() {
-    let app = spawn().await;
+async fn refresh_then_disconnect_an_account(db: TestDb) {
+    let app = spawn_on(&db).await;
     let alice = app.browser().await;
     let id = alice.link().await[0]["id"].as_str().unwrap().to_owned();
     let (s, started) = alice.call("refresh_account", &[("id", &id), ("feature", "balance")]).await;
@@ -214,9 +243,8 @@ async fn refresh_then_disconnect_an_account() {
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
 
-#[tokio::test]
-async fn ownership_is_compared_with_the_name_given() {
-    let app = spawn().await;
+async fn ownership_is_compared_with_the_name_given(db: TestDb) {
+    let app = spawn_on(&db).await;
     let alice = app.browser().await; // links as "Jenny Rosen" (see Browser::link)
     let id = alice.link().await[0]["id"].as_str().unwrap().to_owned();
     let (_, d) = alice.call("load_account", &[("id", &id)]).await;
@@ -241,9 +269,8 @@ async fn ownership_is_compared_with_the_name_given() {
     assert_eq!(detail["name_match"], "Matches");
 }
 
-#[tokio::test]
-async fn link_options_are_validated_and_applied() {
-    let app = spawn().await;
+async fn link_options_are_validated_and_applied(db: TestDb) {
+    let app = spawn_on(&db).await;
     let b = app.browser().await;
     for (perms, pre, types, field) in [
         ("", "", "", "permissions"),
@@ -287,9 +314,8 @@ async fn link_options_are_validated_and_applied() {
     assert_eq!(accounts[0]["permissions"], json!(["balances"]));
 }
 
-#[tokio::test]
-async fn details_are_saved_on_the_customer_and_used_for_the_owner_check() {
-    let app = spawn().await;
+async fn details_are_saved_on_the_customer_and_used_for_the_owner_check(db: TestDb) {
+    let app = spawn_on(&db).await;
     let alice = app.browser().await;
     let (s, d) = alice.call("load_details", &[]).await;
     assert_eq!((s, d), (StatusCode::OK, json!({"name": null, "email": null})));
@@ -362,9 +388,8 @@ async fn details_are_saved_on_the_customer_and_used_for_the_owner_check() {
     assert_eq!(theirs["name"], json!(null));
 }
 
-#[tokio::test]
-async fn when_stripe_is_down_an_account_shows_its_stored_copy() {
-    let app = spawn_stripe_mode(common::fast_sandbox(), "sk_test_outage", "whsec_outage").await;
+async fn when_stripe_is_down_an_account_shows_its_stored_copy(db: TestDb) {
+    let app = spawn_stripe_mode_on(&db, common::fast_sandbox(), "sk_test_outage", "whsec_outage").await;
     let (cookie, id) = app.link().await;
     let (s, fresh) = app.call(&cookie, "load_account", &[("id", &id)]).await;
     assert_eq!((s, &fresh["stored_at"]), (StatusCode::OK, &json!(null)));

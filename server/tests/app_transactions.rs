@@ -1,6 +1,7 @@
 //! Transactions through the app: subscribing, the local copy synced as
 //! refreshes settle (by webhook or on page load), incrementally with
-//! `transaction_refresh[after]`, and the paged, filtered view of it.
+//! `transaction_refresh[after]`, and the paged, filtered view of it. Each
+//! test runs on SQLite and on PostgreSQL.
 
 mod common;
 
@@ -10,13 +11,18 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 
+server::backend_tests!(
+    subscribing_syncs_transactions_by_webhook_and_they_page_and_filter,
+    later_syncs_ask_only_for_what_changed_and_pick_it_up,
+    a_failed_sync_does_not_block_the_account_and_is_retried,
+);
+
 fn page(v: &Value) -> Vec<Value> {
     v["items"].as_array().cloned().unwrap_or_default()
 }
 
-#[tokio::test]
-async fn subscribing_syncs_transactions_by_webhook_and_they_page_and_filter() {
-    let app = spawn().await;
+async fn subscribing_syncs_transactions_by_webhook_and_they_page_and_filter(db: TestDb) {
+    let app = spawn_on(&db).await;
     until(async || app.webhooks.is_configured().then_some(())).await;
     let alice = app.browser().await;
     let id = alice.link().await[0]["id"].as_str().unwrap().to_owned();
@@ -122,7 +128,7 @@ async fn subscribing_syncs_transactions_by_webhook_and_they_page_and_filter() {
 
 /// A fast sandbox (kept, to change its data) behind a layer that records
 /// every transactions list query, and the app in Stripe mode against it.
-async fn recorded() -> (StripeModeApp, Arc<server::sandbox::Sandbox>, Arc<Mutex<Vec<String>>>) {
+async fn recorded(db: &TestDb) -> (StripeModeApp, Arc<server::sandbox::Sandbox>, Arc<Mutex<Vec<String>>>) {
     let sandbox = Arc::new(server::sandbox::Sandbox::with_timing(common::fast_timing()));
     let seen = Arc::new(Mutex::new(Vec::<String>::new()));
     let log = seen.clone();
@@ -137,7 +143,7 @@ async fn recorded() -> (StripeModeApp, Arc<server::sandbox::Sandbox>, Arc<Mutex<
             }
         },
     ));
-    let app = spawn_stripe_mode(router, KEY, "whsec_incremental").await;
+    let app = spawn_stripe_mode_on(db, router, KEY, "whsec_incremental").await;
     (app, sandbox, seen)
 }
 
@@ -158,9 +164,8 @@ async fn refresh_and_settle(app: &StripeModeApp, cookie: &str, id: &str) -> Valu
     .await
 }
 
-#[tokio::test]
-async fn later_syncs_ask_only_for_what_changed_and_pick_it_up() {
-    let (app, sandbox, seen) = recorded().await;
+async fn later_syncs_ask_only_for_what_changed_and_pick_it_up(db: TestDb) {
+    let (app, sandbox, seen) = recorded(&db).await;
     let (cookie, id) = app.link().await;
 
     refresh_and_settle(&app, &cookie, &id).await;
@@ -180,12 +185,8 @@ async fn later_syncs_ask_only_for_what_changed_and_pick_it_up() {
     // and from ours, so the next refresh brings it as new.
     let newest = page(&first)[0]["id"].as_str().unwrap().to_owned();
     sandbox.with_space(KEY, |s| s.transactions.get_mut(&id).unwrap().retain(|t| t.id != newest));
-    let db = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
-    sqlx::query("DELETE FROM transactions WHERE id = ?")
-        .bind(&newest)
-        .execute(&db)
-        .await
-        .unwrap();
+    let deleted = db.execute("DELETE FROM transactions WHERE id = $1", &[&newest]).await;
+    assert_eq!(deleted.unwrap(), 1);
     seen.lock().unwrap().clear();
 
     refresh_and_settle(&app, &cookie, &id).await;
@@ -200,9 +201,8 @@ async fn later_syncs_ask_only_for_what_changed_and_pick_it_up() {
     );
 }
 
-#[tokio::test]
-async fn a_failed_sync_does_not_block_the_account_and_is_retried() {
-    let (app, _, _) = recorded().await;
+async fn a_failed_sync_does_not_block_the_account_and_is_retried(db: TestDb) {
+    let (app, _, _) = recorded(&db).await;
     let (cookie, id) = app.link().await;
     // Every try of the first sync fails (the client retries a 500 twice).
     app.fail_next("/v1/financial_connections/transactions", 3).await;

@@ -1,5 +1,6 @@
 //! The app's webhook endpoint: signatures, dedupe, out-of-order events, and
-//! the sandbox delivering to it live.
+//! the sandbox delivering to it live. Each test runs on SQLite and on
+//! PostgreSQL.
 
 mod common;
 
@@ -9,9 +10,17 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-#[tokio::test]
-async fn sandbox_events_reach_the_app_and_update_its_accounts() {
-    let app = spawn().await;
+server::backend_tests!(
+    sandbox_events_reach_the_app_and_update_its_accounts,
+    only_correctly_signed_events_are_accepted,
+    events_are_applied_once_from_stripes_current_state,
+    open_pages_hear_about_their_accounts_changing,
+    an_account_linked_but_never_confirmed_arrives_by_its_webhook,
+    without_webhooks_the_dashboard_finds_unconfirmed_accounts_at_stripe,
+);
+
+async fn sandbox_events_reach_the_app_and_update_its_accounts(db: TestDb) {
+    let app = spawn_on(&db).await;
     until(async || app.webhooks.is_configured().then_some(())).await;
     let browser = app.browser().await;
     let accounts = browser.link().await;
@@ -36,9 +45,9 @@ async fn sandbox_events_reach_the_app_and_update_its_accounts() {
 
 const SECRET_KEY: &str = "sk_test_webhooks";
 
-async fn stripe_mode() -> StripeModeApp {
+async fn stripe_mode(db: &TestDb) -> StripeModeApp {
     let sandbox = server::sandbox::router(std::sync::Arc::new(server::sandbox::Sandbox::new()));
-    spawn_stripe_mode(sandbox, SECRET_KEY, "whsec_old,whsec_new").await
+    spawn_stripe_mode_on(db, sandbox, SECRET_KEY, "whsec_old,whsec_new").await
 }
 
 /// Webhook-specific helpers for the Stripe-mode app.
@@ -93,9 +102,8 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-#[tokio::test]
-async fn only_correctly_signed_events_are_accepted() {
-    let app = stripe_mode().await;
+async fn only_correctly_signed_events_are_accepted(db: TestDb) {
+    let app = stripe_mode(&db).await;
     let body = event(
         "evt_sig",
         "financial_connections.account.reactivated",
@@ -140,9 +148,8 @@ async fn only_correctly_signed_events_are_accepted() {
     );
 }
 
-#[tokio::test]
-async fn events_are_applied_once_from_stripes_current_state() {
-    let app = stripe_mode().await;
+async fn events_are_applied_once_from_stripes_current_state(db: TestDb) {
+    let app = stripe_mode(&db).await;
     let (cookie, id) = app.link().await;
     assert_eq!(app.status_of(&cookie).await, "active");
     let signed = |body: &str| Some(server::webhooks::header("whsec_new", now(), body.as_bytes()));
@@ -178,9 +185,8 @@ async fn sse_contains(resp: &mut reqwest::Response, needle: &str, wait: Duration
     false
 }
 
-#[tokio::test]
-async fn open_pages_hear_about_their_accounts_changing() {
-    let app = spawn().await;
+async fn open_pages_hear_about_their_accounts_changing(db: TestDb) {
+    let app = spawn_on(&db).await;
     until(async || app.webhooks.is_configured().then_some(())).await;
     let alice = app.browser().await;
     let id = alice.link().await[0]["id"].as_str().unwrap().to_owned();
@@ -206,9 +212,8 @@ async fn open_pages_hear_about_their_accounts_changing() {
     );
 }
 
-#[tokio::test]
-async fn an_account_linked_but_never_confirmed_arrives_by_its_webhook() {
-    let app = spawn().await;
+async fn an_account_linked_but_never_confirmed_arrives_by_its_webhook(db: TestDb) {
+    let app = spawn_on(&db).await;
     until(async || app.webhooks.is_configured().then_some(())).await;
     let browser = app.browser().await;
     let mut events = app
@@ -240,10 +245,9 @@ async fn an_account_linked_but_never_confirmed_arrives_by_its_webhook() {
     assert_eq!(confirmed, listed);
 }
 
-#[tokio::test]
-async fn without_webhooks_the_dashboard_finds_unconfirmed_accounts_at_stripe() {
+async fn without_webhooks_the_dashboard_finds_unconfirmed_accounts_at_stripe(db: TestDb) {
     // Stripe mode with no endpoint registered at the sandbox: no webhook ever arrives.
-    let app = stripe_mode().await;
+    let app = stripe_mode(&db).await;
     let cookie = app.cookie().await;
     let (_, session) = app
         .call(

@@ -8,6 +8,8 @@ use std::sync::Arc;
 /// Every permission, as the page sends them by default.
 pub const ALL_PERMISSIONS: &str = "balances,ownership,payment_method,transactions";
 
+pub use server::storage::testing::TestDb;
+
 pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
@@ -20,14 +22,20 @@ pub struct TestApp {
     pub server: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
-/// A fresh database file per test.
+/// A fresh SQLite database file per test.
 pub fn temp_db() -> String {
     let path = std::env::temp_dir().join(format!("fc-app-flow-{}.db", server::session::new_token()));
     format!("sqlite://{}", path.display())
 }
 
+/// The app, in sandbox mode, on a new SQLite file.
 pub async fn spawn() -> TestApp {
     spawn_with(&temp_db()).await
+}
+
+/// The app, in sandbox mode, on `db` (either backend).
+pub async fn spawn_on(db: &TestDb) -> TestApp {
+    spawn_with(&db.url).await
 }
 
 /// Rate limits high enough for tests that fire many calls from 127.0.0.1;
@@ -47,26 +55,57 @@ pub async fn spawn_with(database_url: &str) -> TestApp {
 
 /// The app in sandbox mode with `env` (over [`GENEROUS_LIMITS`] and a fresh database).
 pub async fn spawn_with_env(env: &[(&str, &str)]) -> TestApp {
-    let db = temp_db();
-    let mut all: Vec<(String, String)> = vec![("DATABASE_URL".into(), db)];
-    all.extend(GENEROUS_LIMITS.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let config = Config::from_lookup(|k| all.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.clone())).unwrap();
+    let mut all: Vec<(&str, String)> = vec![("DATABASE_URL", temp_db())];
+    all.extend(env.iter().map(|(k, v)| (*k, v.to_string())));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let options = server::leptos_options().unwrap();
-    let built = server::build(&config, options, addr).await.unwrap();
-    let shutdown = built.shutdown.clone();
-    let server = tokio::spawn(server::serve::serve(listener, built.router, config.edge.serve, shutdown));
+    let served = serve_app(listener, &all).await;
     TestApp {
-        server: std::sync::Mutex::new(Some(server)),
-        base: format!("http://{addr}"),
+        base: served.base,
         http: reqwest::Client::new(),
-        sandbox: built.sandbox.expect("sandbox mode embeds the sandbox"),
-        built_sandbox_key: built.sandbox_key.map(|k| secrecy::ExposeSecret::expose_secret(&k).to_owned()),
+        sandbox: served.sandbox.expect("sandbox mode embeds the sandbox"),
+        built_sandbox_key: served.sandbox_key,
+        webhooks: served.webhooks,
+        live: served.live,
+        shutdown: served.shutdown,
+        server: std::sync::Mutex::new(Some(served.server)),
+    }
+}
+
+/// A running app and the parts of it tests reach into.
+pub struct Served {
+    pub base: String,
+    pub sandbox: Option<Arc<server::sandbox::Sandbox>>,
+    pub sandbox_key: Option<String>,
+    pub webhooks: Arc<server::webhooks::Receiver>,
+    pub live: Arc<server::live::Live>,
+    pub shutdown: tokio_util::sync::CancellationToken,
+    pub server: tokio::task::JoinHandle<()>,
+}
+
+/// Builds the app from `env` (what the process environment would hold, over
+/// [`GENEROUS_LIMITS`] and a small database pool, as tests run in parallel)
+/// and serves it on `listener`.
+pub async fn serve_app(listener: tokio::net::TcpListener, env: &[(&str, String)]) -> Served {
+    let mut all: Vec<(&str, String)> = vec![("DATABASE_MAX_CONNECTIONS", "5".to_owned())];
+    all.extend(GENEROUS_LIMITS.iter().map(|(k, v)| (*k, v.to_string())));
+    all.extend(env.iter().cloned());
+    let config = Config::from_lookup(|k| all.iter().rev().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let built = server::build(&config, server::leptos_options().unwrap(), addr).await.unwrap();
+    let server = tokio::spawn(server::serve::serve(
+        listener,
+        built.router,
+        config.edge.serve,
+        built.shutdown.clone(),
+    ));
+    Served {
+        base: format!("http://{addr}"),
+        sandbox: built.sandbox,
+        sandbox_key: built.sandbox_key.map(|k| secrecy::ExposeSecret::expose_secret(&k).to_owned()),
         webhooks: built.webhooks,
         live: built.live,
         shutdown: built.shutdown,
+        server,
     }
 }
 
@@ -83,13 +122,21 @@ impl TestApp {
         let set = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
         assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
         let cookie = set.split(';').next().unwrap().to_owned();
+        // The whole page, as a browser reads it: its server-side calls are over.
+        resp.text().await.unwrap();
         Browser { app: self, cookie }
     }
 }
 
 /// Completes the sandbox's modal at `sandbox` for a session, as the browser
 /// would after the user picked `accounts` at the Test Institution.
-async fn complete_modal(http: &reqwest::Client, sandbox: &str, publishable_key: &str, client_secret: &str, accounts: &[&str]) {
+pub async fn complete_modal(
+    http: &reqwest::Client,
+    sandbox: &str,
+    publishable_key: &str,
+    client_secret: &str,
+    accounts: &[&str],
+) {
     let resp = http
         .post(format!("{sandbox}/connect/api/complete"))
         .json(&json!({
@@ -105,7 +152,7 @@ async fn complete_modal(http: &reqwest::Client, sandbox: &str, publishable_key: 
 }
 
 /// Calls server function `func` at `base` as the browser with `cookie`.
-async fn call_server_fn(
+pub async fn call_server_fn(
     http: &reqwest::Client,
     base: &str,
     cookie: &str,
@@ -168,39 +215,51 @@ pub struct StripeModeApp {
     pub app: String,
     pub sandbox: String,
     pub http: reqwest::Client,
-    pub database_url: String,
     pub secret_key: String,
 }
 
-pub async fn spawn_stripe_mode(sandbox: axum::Router, secret_key: &str, webhook_secrets: &str) -> StripeModeApp {
-    let sb_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sandbox_base = format!("http://{}", sb_listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(sb_listener, sandbox).await.unwrap() });
+/// A standalone sandbox serving `router` on a port of its own; its base URL.
+pub async fn serve_sandbox(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    base
+}
 
-    let database_url = temp_db();
-    let mut env = vec![
+/// The environment of an app in Stripe mode against the sandbox at `sandbox_base`.
+pub fn stripe_mode_env(
+    sandbox_base: &str,
+    secret_key: &str,
+    webhook_secrets: &str,
+    database_url: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
         ("STRIPE_SECRET_KEY", secret_key.to_owned()),
         ("STRIPE_PUBLISHABLE_KEY", "pk_test_stripe_mode".to_owned()),
-        ("STRIPE_API_BASE", sandbox_base.clone()),
+        ("STRIPE_API_BASE", sandbox_base.to_owned()),
         ("STRIPE_WEBHOOK_SECRET", webhook_secrets.to_owned()),
-        ("DATABASE_URL", database_url.clone()),
-    ];
-    env.extend(GENEROUS_LIMITS.iter().map(|(k, v)| (*k, v.to_string())));
-    let config = Config::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
+        ("DATABASE_URL", database_url.to_owned()),
+    ]
+}
+
+pub async fn spawn_stripe_mode(sandbox: axum::Router, secret_key: &str, webhook_secrets: &str) -> StripeModeApp {
+    stripe_mode_with(&temp_db(), sandbox, secret_key, webhook_secrets).await
+}
+
+/// [`spawn_stripe_mode`] on `db` (either backend).
+pub async fn spawn_stripe_mode_on(db: &TestDb, sandbox: axum::Router, secret_key: &str, webhook_secrets: &str) -> StripeModeApp {
+    stripe_mode_with(&db.url, sandbox, secret_key, webhook_secrets).await
+}
+
+async fn stripe_mode_with(database_url: &str, sandbox: axum::Router, secret_key: &str, webhook_secrets: &str) -> StripeModeApp {
+    let sandbox_base = serve_sandbox(sandbox).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let built = server::build(&config, server::leptos_options().unwrap(), addr).await.unwrap();
-    tokio::spawn(server::serve::serve(
-        listener,
-        built.router,
-        config.edge.serve,
-        built.shutdown,
-    ));
+    let env = stripe_mode_env(&sandbox_base, secret_key, webhook_secrets, database_url);
+    let served = serve_app(listener, &env).await;
     StripeModeApp {
-        app: format!("http://{addr}"),
+        app: served.base,
         sandbox: sandbox_base,
         http: reqwest::Client::new(),
-        database_url,
         secret_key: secret_key.to_owned(),
     }
 }
@@ -209,13 +268,17 @@ impl StripeModeApp {
     /// A new browser's session cookie.
     pub async fn cookie(&self) -> String {
         let page = self.http.get(format!("{}/", self.app)).send().await.unwrap();
-        page.headers()["set-cookie"]
+        let cookie = page.headers()["set-cookie"]
             .to_str()
             .unwrap()
             .split(';')
             .next()
             .unwrap()
-            .to_owned()
+            .to_owned();
+        // The whole page, as a browser reads it: the page's own server-side
+        // calls (the accounts list) are over before the test clicks on.
+        page.text().await.unwrap();
+        cookie
     }
 
     /// Calls a server function as the browser with `cookie`.
