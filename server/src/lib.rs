@@ -7,7 +7,8 @@
 //! - [`storage`]: what the app remembers per user, on SQLite or PostgreSQL.
 //! - [`locks`]: work that must not run twice at once for one user or account.
 //! - [`session`]: the browser-session cookie → `UserId` (the login seam).
-//! - [`live`]: server-sent events that tell open pages an account changed.
+//! - [`live`]: server-sent events that tell open pages an account changed
+//!   (relayed between instances on PostgreSQL).
 //! - [`sandbox`]: the offline Stripe stand-in.
 //! - [`web`]: HTTP hardening: headers, CSP, cross-site checks, deadlines.
 //! - [`limits`]: per-IP and per-user rate limits.
@@ -146,7 +147,12 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketA
     );
     tracing::info!(database = %config.database.redacted_url(), "database ready");
     let shutdown = CancellationToken::new();
-    let live = live::Live::new(config.edge.events_per_user, config.edge.events_total, shutdown.clone());
+    let live = live::Live::new(
+        config.edge.events_per_user,
+        config.edge.events_total,
+        shutdown.clone(),
+        &storage,
+    );
     let stripe_service = Arc::new(service::StripeService::new(stripe.clone(), storage, client, live.clone()));
     let service: SharedService = stripe_service.clone();
     let receiver = Arc::new(webhooks::Receiver::new(config.webhook_secrets.clone(), stripe_service));

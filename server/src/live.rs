@@ -1,9 +1,19 @@
 //! Live updates for open pages: `GET /events` is a server-sent-event stream
 //! of `account` events (the account id as data) for the current user's
-//! accounts, sent when a webhook changed one of them. Streams are capped per
-//! user and per instance, send a heartbeat comment every 15 s, and all end at
-//! once when the server shuts down (browsers reconnect to another instance).
+//! accounts, sent when a webhook changed one of them, and of `resync` events
+//! when updates may have been missed (the page then reloads). Streams are
+//! capped per user and per instance, send a heartbeat comment every 15 s,
+//! and all end at once when the server shuts down (browsers reconnect to
+//! another instance).
+//!
+//! Every update goes through one in-process broadcast. On PostgreSQL
+//! [`relay`] also carries it to the other instances sharing the database and
+//! feeds theirs into this one, so a webhook handled by any instance reaches
+//! the user's pages on all of them.
 
+mod relay;
+
+use crate::storage::Storage;
 use app::model::AccountId;
 use app::service::UserId;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -17,16 +27,28 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-/// How many updates may queue before a slow page misses some (it then
-/// reloads on the next one it gets).
+/// How many updates may queue before a slow page misses some (it is then
+/// told to resync).
 const BUFFER: usize = 256;
 /// A comment line this often keeps proxies from closing an idle stream.
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
 /// How long a refused page should wait before opening another stream.
 const RETRY_AFTER_SECS: u64 = 10;
 
+/// What the broadcast carries to this instance's streams.
+#[derive(Clone, Debug)]
+enum Update {
+    /// A user's account changed.
+    Account(UserId, AccountId),
+    /// Updates may have been lost (another instance's, while the listener
+    /// was down): every page reloads what it shows.
+    Resync,
+}
+
 pub struct Live {
-    tx: broadcast::Sender<(UserId, AccountId)>,
+    tx: broadcast::Sender<Update>,
+    /// PostgreSQL: the other instances.
+    relay: Option<relay::Relay>,
     open: Mutex<Open>,
     per_user: usize,
     total: usize,
@@ -61,10 +83,15 @@ impl Drop for Slot {
 
 impl Live {
     /// At most `per_user` streams per user and `total` on this instance;
-    /// every stream ends when `shutdown` is cancelled.
-    pub fn new(per_user: usize, total: usize, shutdown: CancellationToken) -> Arc<Self> {
+    /// every stream ends when `shutdown` is cancelled. On PostgreSQL
+    /// (`storage`) updates are also relayed between instances, by a listener
+    /// and a publisher task that end with `shutdown` too.
+    pub fn new(per_user: usize, total: usize, shutdown: CancellationToken, storage: &Arc<Storage>) -> Arc<Self> {
+        let tx = broadcast::channel(BUFFER).0;
+        let relay = relay::start(storage.clone(), tx.clone(), shutdown.clone());
         Arc::new(Live {
-            tx: broadcast::channel(BUFFER).0,
+            tx,
+            relay,
             open: Mutex::default(),
             per_user,
             total,
@@ -72,9 +99,12 @@ impl Live {
         })
     }
 
-    /// Tells `user`'s open pages that `account` changed.
+    /// Tells `user`'s open pages, on every instance, that `account` changed.
     pub fn account_changed(&self, user: UserId, account: AccountId) {
-        let _ = self.tx.send((user, account)); // no page open: nobody to tell
+        if let Some(relay) = &self.relay {
+            relay.publish(&user, &account);
+        }
+        let _ = self.tx.send(Update::Account(user, account)); // no page open: nobody to tell
     }
 
     /// Streams open now (for tests and metrics).
@@ -106,14 +136,16 @@ impl Live {
         let rx = self.tx.subscribe();
         let events = futures_util::stream::unfold((rx, slot), |(mut rx, slot)| async move {
             loop {
-                match rx.recv().await {
-                    Ok((u, account)) if u == slot.user => {
-                        let event = Event::default().event("account").data(account.as_str());
-                        return Some((Ok::<_, Infallible>(event), (rx, slot)));
+                let event = match rx.recv().await {
+                    Ok(Update::Account(u, account)) if u == slot.user => Event::default().event("account").data(account.as_str()),
+                    Ok(Update::Account(..)) => continue,
+                    // An event with empty data is never dispatched: say "all".
+                    Ok(Update::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        Event::default().event("resync").data("all")
                     }
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(broadcast::error::RecvError::Closed) => return None,
-                }
+                };
+                return Some((Ok::<_, Infallible>(event), (rx, slot)));
             }
         })
         .take_until(self.shutdown.clone().cancelled_owned());

@@ -1,7 +1,9 @@
 //! What the app remembers, on SQLite or PostgreSQL (chosen by `DATABASE_URL`):
 //! users, their Customer and pending sessions ([`users`]), linked accounts
 //! and their last view ([`accounts`]), transactions and their sync cursor
-//! ([`transactions`]) and handled webhook events ([`events`]). This file opens and migrates the database, owns the pool,
+//! ([`transactions`]), handled webhook events ([`events`]), and on
+//! PostgreSQL the notifications that carry live updates between instances
+//! ([`notify`]). This file opens and migrates the database, owns the pool,
 //! the locks that serialise work across instances ([`Storage::lock`]) and
 //! the one macro every query goes through. Nothing outside this module
 //! writes SQL.
@@ -33,6 +35,7 @@ macro_rules! sql {
 
 mod accounts;
 mod events;
+pub mod notify;
 pub mod testing;
 mod transactions;
 mod users;
@@ -140,6 +143,8 @@ pub struct Storage {
     db: On<SqlitePool, PgPool>,
     /// The in-process half of [`Storage::lock`].
     locks: KeyedLocks<LockKey>,
+    /// PostgreSQL: where instances tell each other about live updates.
+    channel: Option<notify::Channel>,
 }
 
 impl Storage {
@@ -175,6 +180,7 @@ impl Storage {
         Ok(Storage {
             db: On::Sqlite(pool),
             locks: KeyedLocks::default(),
+            channel: None,
         })
     }
 
@@ -188,15 +194,14 @@ impl Storage {
             .connect_with(options.clone())
             .await?;
         // The first schema of the search_path (`public` unless the URL says
-        // `options=-c search_path=…`): the tables live there.
+        // `options=-c search_path=…`): the tables and the channel live there.
         let schema: Option<String> = sqlx::query_scalar("SELECT current_schema()").fetch_one(&pool).await?;
-        if schema.is_none() {
-            return Err(StorageError::Corrupt("no schema of the search_path exists".into()));
-        }
+        let schema = schema.ok_or_else(|| StorageError::Corrupt("no schema of the search_path exists".into()))?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(Storage {
             db: On::Postgres(pool),
             locks: KeyedLocks::default(),
+            channel: Some(notify::Channel::new(options, &schema)),
         })
     }
 
