@@ -127,6 +127,34 @@ fn update_from(heard: Heard, instance: &str) -> Option<Update> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::testing::TestDb;
+    use crate::storage::Backend;
+
+    /// Polls the count `sql` gives until it is `n` (at most 5 s).
+    async fn until_count(db: &TestDb, sql: &str, n: i64) {
+        for _ in 0..250 {
+            if db.query_i64(sql, &[]).await == n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("{sql} never gave {n}");
+    }
+
+    #[tokio::test]
+    async fn the_listener_stops_on_shutdown() {
+        let Some(db) = TestDb::new(Backend::Postgres).await else {
+            return;
+        };
+        let shutdown = CancellationToken::new();
+        let live = super::super::Live::new(4, 100, shutdown.clone(), &Arc::new(db.open().await));
+        let listening = "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'bank-link-listener' \
+                         AND query LIKE '%' || current_schema() || '%'";
+        until_count(&db, listening, 1).await;
+        shutdown.cancel();
+        until_count(&db, listening, 0).await;
+        drop(live);
+    }
 
     fn message(from: &str, user: &str, account: &str) -> Heard {
         Heard::Message(serde_json::json!({"from": from, "user": user, "account": account}).to_string())
