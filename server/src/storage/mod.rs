@@ -76,7 +76,7 @@ impl From<StorageError> for AppError {
     }
 }
 
-/// Which database a [`Storage`] runs on.
+/// The two databases the app runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -205,21 +205,6 @@ impl Storage {
         })
     }
 
-    pub fn backend(&self) -> Backend {
-        match self.db {
-            On::Sqlite(_) => Backend::Sqlite,
-            On::Postgres(_) => Backend::Postgres,
-        }
-    }
-
-    /// Closes the pool: running queries finish, later ones fail.
-    pub async fn close(&self) {
-        match &self.db {
-            On::Sqlite(pool) => pool.close().await,
-            On::Postgres(pool) => pool.close().await,
-        }
-    }
-
     async fn acquire(&self) -> Result<Pooled, sqlx::Error> {
         Ok(match &self.db {
             On::Sqlite(pool) => On::Sqlite(pool.acquire().await?),
@@ -239,6 +224,12 @@ impl Storage {
     /// so a holder never needs a second connection. The wait for it counts
     /// as a statement: `DATABASE_STATEMENT_TIMEOUT_MS` bounds it. On SQLite
     /// the in-process lock is the whole lock: one process per database file.
+    ///
+    /// Why an advisory lock: `SELECT … FOR UPDATE` needs a row to lock, and a
+    /// new user has none yet; a unique constraint alone would still let two
+    /// instances ask Stripe at once (Stripe answers a second request with an
+    /// idempotency key still in flight with a 409), and a transaction sync
+    /// has nothing unique to insert before it has listed Stripe's pages.
     pub async fn lock(&self, key: LockKey) -> Result<Held, StorageError> {
         let local = self.locks.get(&key).lock_owned().await;
         let inner = match &self.db {
