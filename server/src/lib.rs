@@ -11,7 +11,9 @@
 //! - [`web`]: HTTP hardening: headers, CSP, cross-site checks, deadlines.
 //! - [`limits`]: per-IP and per-user rate limits.
 //! - [`serve`]: the accept loop (TCP_NODELAY, header timeout, connection cap, drain).
-//! - [`webhooks`]: Stripe-Signature signing and verification.
+//! - [`webhooks`]: Stripe-Signature verification and the webhook receiver.
+//! - [`wire`]: Stripe's wire format shared by the client, the receiver and
+//!   the sandbox (signing, the pinned API version).
 
 pub mod clock;
 pub mod config;
@@ -26,6 +28,7 @@ pub mod storage;
 pub mod stripe;
 pub mod web;
 pub mod webhooks;
+pub mod wire;
 
 use app::model::{ClientConfig, Mode};
 use app::service::SharedService;
@@ -105,7 +108,7 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketA
             let embedded = config
                 .api_base
                 .is_none()
-                .then(|| Arc::new(sandbox::Sandbox::with_timing(sandbox::store::Timing::from_env())));
+                .then(|| Arc::new(sandbox::Sandbox::with_timing(sandbox::Timing::from_env())));
             (
                 Mode::Sandbox,
                 sandbox_secret_key(),

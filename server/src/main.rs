@@ -73,7 +73,7 @@ async fn run_sandbox(args: &[String]) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let timing = server::sandbox::store::Timing::from_env();
+    let timing = server::sandbox::Timing::from_env();
     let sandbox = std::sync::Arc::new(server::sandbox::Sandbox::with_timing(timing));
     let router = server::web::harden(server::sandbox::router(sandbox), false);
     tracing::info!("Stripe sandbox on http://{addr} (API under /v1, Stripe.js at /js/stripe.js)");

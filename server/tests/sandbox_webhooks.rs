@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use common::*;
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use server::sandbox::webhooks::RetryPolicy;
+use server::sandbox::RetryPolicy;
 use server::sandbox::Sandbox;
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,7 +56,7 @@ async fn events_are_signed_with_the_endpoint_secret() {
         (r.len() >= 2).then(|| r.clone())
     })
     .await;
-    let now = server::sandbox::store::now();
+    let now = server::sandbox::clock::now();
     let mut ids = std::collections::HashSet::new();
     for (sig, body) in &got {
         let secrets = [SecretString::from(secret.to_owned())];

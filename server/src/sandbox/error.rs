@@ -1,4 +1,6 @@
-//! Stripe-shaped errors for the sandbox API: `{"error": {type, code, message, param}}`.
+//! Stripe-shaped errors for the sandbox API: `{"error": {type, code, message, param}}`,
+//! the one error type of every sandbox layer, rendered by the edge as Stripe
+//! renders it.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
