@@ -39,7 +39,7 @@ use axum::Router;
 use config::{Config, StripeMode, DEFAULT_API_BASE, DEFAULT_STRIPE_JS_URL};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -105,10 +105,10 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketA
     let (mode, secret, publishable, default_base, default_js, sandbox) = match &config.mode {
         StripeMode::Sandbox => {
             // An external sandbox (STRIPE_API_BASE set) replaces the embedded one.
-            let embedded = config
-                .api_base
-                .is_none()
-                .then(|| Arc::new(sandbox::Sandbox::with_timing(sandbox::Timing::from_env())));
+            let embedded = match config.api_base {
+                None => Some(Arc::new(sandbox::Sandbox::from_env()?)),
+                Some(_) => None,
+            };
             (
                 Mode::Sandbox,
                 sandbox_secret_key(),
@@ -140,6 +140,10 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketA
     let reload_port = std::env::var_os("LEPTOS_WATCH").map(|_| leptos_options.reload_port as u16);
     let csp = app::service::CspTemplate(web::content_security_policy(&client, reload_port).into());
     let sandbox_key = sandbox.as_ref().map(|_| secret.clone());
+    if let Some(sb) = &sandbox {
+        // The app's own key is never forgotten to make room for others.
+        sb.pin_key(secret.expose_secret());
+    }
     let stripe = stripe::StripeClient::new(&base, secret, stripe::ClientOptions::default()).map_err(|e| e.to_string())?;
     let storage = Arc::new(
         storage::Storage::open(&config.database_url)

@@ -71,6 +71,18 @@ impl ApiError {
         }
     }
 
+    /// A sandbox limit was reached (see [`crate::sandbox::config::Limits`]):
+    /// 400, as Stripe answers when an account reaches one of its limits.
+    pub fn limit(param: Option<&str>, message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            kind: "invalid_request_error",
+            code: None,
+            message: message.into(),
+            param: param.map(str::to_owned),
+        }
+    }
+
     pub fn body(&self) -> serde_json::Value {
         let mut e = json!({ "type": self.kind, "message": self.message });
         if let Some(c) = self.code {

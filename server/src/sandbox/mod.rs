@@ -2,7 +2,10 @@
 //! Connections API plus a Stripe.js stand-in with a modal. Mounted at
 //! `/sandbox` when no Stripe keys are set; `server sandbox --addr …` serves
 //! it alone. It imports nothing of the app it stands in for: only the
-//! neutral [`crate::wire`] (signatures, the API version).
+//! neutral [`crate::wire`] (signatures, the API version). Anyone who reaches
+//! it may use it with any test key, so what it keeps and does is bounded
+//! ([`Limits`]) and its webhooks go only to loopback (or, standalone, to an
+//! allow-list: [`urls`]).
 //!
 //! Its modules import one way, top to bottom:
 //!
@@ -16,7 +19,7 @@
 //!   ↓
 //! state/       per-key spaces, their objects and waiting jobs, idempotency, fault rules
 //!   ↓
-//! leaves       clock, kinds, catalog, data, params + form, error, config
+//! leaves       clock, kinds, catalog, data, params + form, error, config, urls
 //! ```
 //!
 //! `tests/sandbox_layers.rs` keeps it so.
@@ -32,9 +35,10 @@ pub mod kinds;
 pub mod params;
 pub mod resources;
 pub mod state;
+pub mod urls;
 pub mod work;
 
-pub use config::{RetryPolicy, Timing};
+pub use config::{Limits, RetryPolicy, Standalone, Timing};
 pub use edge::MAX_BODY;
 pub use state::Sandbox;
 

@@ -1,8 +1,8 @@
 //! Fault injection, a layer in front of every route: a key's next N requests
 //! whose path starts with a prefix fail the way real networks and APIs fail
 //! (HTTP 500, 429 with or without `Stripe-Should-Retry`, a delay, a dropped
-//! connection). The rules are set with `POST /_sandbox/faults` and kept in
-//! the state ([`crate::sandbox::state::Faults`]).
+//! connection). The rules are set with `POST /_sandbox/faults` (at most
+//! `SANDBOX_MAX_FAULTS` per key) and kept in the key's space.
 
 use super::auth::bearer_key;
 use crate::sandbox::error::ApiError;
@@ -25,7 +25,7 @@ pub async fn inject(State(sandbox): State<Arc<Sandbox>>, req: Request, next: Nex
     let Ok(key) = bearer_key(req.headers()) else {
         return next.run(req).await;
     };
-    match sandbox.faults.take(&key, &path) {
+    match sandbox.take_fault(&key, &path) {
         None => next.run(req).await,
         Some(FaultKind::ServerError) => ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -91,11 +91,12 @@ pub fn add(sandbox: &Sandbox, key: &str, p: &Params) -> Result<Value, ApiError> 
         .ok()
         .filter(|n| (1..=1000).contains(n))
         .ok_or_else(|| ApiError::invalid("count", "count must be an integer from 1 to 1000."))?;
-    sandbox.faults.add(Fault {
-        key: key.to_owned(),
-        path_prefix: path.clone(),
-        remaining: count,
-        kind,
-    });
+    sandbox.with_space(key, |s| {
+        s.add_fault(Fault {
+            path_prefix: path.clone(),
+            remaining: count,
+            kind,
+        })
+    })?;
     Ok(json!({ "path": path, "count": count, "kind": format!("{kind:?}") }))
 }

@@ -13,7 +13,7 @@ pub mod idempotency;
 use crate::sandbox::clock::new_id;
 use crate::sandbox::error::ApiError;
 use crate::sandbox::params::Params;
-use crate::sandbox::resources::{accounts, customers, events, sessions, tokens, transactions};
+use crate::sandbox::resources::{accounts, customers, events, scheduled, sessions, tokens, transactions};
 use crate::sandbox::state::Sandbox;
 use auth::SecretKey;
 use axum::body::Bytes;
@@ -69,12 +69,15 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         )
         .route(
             "/v1/webhook_endpoints/{id}",
-            fetch(events::retrieve_endpoint).merge(remove(events::delete_endpoint)),
+            fetch(events::retrieve_endpoint)
+                .merge(act(events::update_endpoint))
+                .merge(remove(events::delete_endpoint)),
         )
         .route("/v1/events", read(events::list))
         .route("/v1/events/{id}", fetch(events::retrieve))
         // Sandbox-only control surface, outside Stripe's /v1 namespace.
         .route("/_sandbox/webhook_deliveries", get(deliveries))
+        .route("/_sandbox/scheduled", get(scheduled))
         .route("/_sandbox/reset", post(reset))
         .route("/_sandbox/accounts/{id}/status", control_one(accounts::set_status))
         .route("/_sandbox/refresh_failures", control(accounts::fail_next_refreshes))
@@ -183,6 +186,11 @@ async fn reset(State(edge): State<Shared>, key: SecretKey) -> Response {
 /// The calling key's webhook deliveries and their outcomes.
 async fn deliveries(State(edge): State<Shared>, key: SecretKey) -> Response {
     Json(events::deliveries(&edge.sandbox, &key.0)).into_response()
+}
+
+/// What the calling key has waiting on the clock.
+async fn scheduled(State(edge): State<Shared>, key: SecretKey) -> Response {
+    Json(scheduled::list(&edge.sandbox, &key.0)).into_response()
 }
 
 async fn unknown_url(method: Method, uri: Uri) -> ApiError {

@@ -33,7 +33,7 @@ pub fn list(sb: &Sandbox, key: &str, q: &Params) -> Result<Value, ApiError> {
         }
     }
     let session = q.str("session")?;
-    sb.with_space(key, |s| {
+    sb.read(key, |s| {
         let items: Vec<&Account> = s
             .accounts
             .iter()
@@ -54,7 +54,7 @@ pub fn list(sb: &Sandbox, key: &str, q: &Params) -> Result<Value, ApiError> {
 pub fn retrieve(sb: &Sandbox, key: &str, id: &str, q: &Params) -> Result<Value, ApiError> {
     q.only(&["expand"])?;
     let expand = q.list("expand", &["ownership"])?;
-    sb.with_space(key, |s| {
+    sb.read(key, |s| {
         let mut v = s.account_json(id)?;
         if expand.iter().any(|e| e == "ownership") {
             if let Some(o) = v["ownership"].as_str().and_then(|o| s.ownerships.get(o)) {
@@ -131,7 +131,7 @@ pub fn unsubscribe(sb: &Sandbox, key: &str, id: &str, p: &Params) -> Result<Valu
 pub fn owners(sb: &Sandbox, key: &str, id: &str, q: &Params) -> Result<Value, ApiError> {
     q.only(&["ownership", "limit", "starting_after", "ending_before", "expand"])?;
     let ownership = q.str("ownership")?.ok_or_else(|| ApiError::missing("ownership"))?;
-    sb.with_space(key, |s| {
+    sb.read(key, |s| {
         let a = s
             .account(id)
             .ok_or_else(|| ApiError::not_found("financial_connections.account", id, "account"))?;

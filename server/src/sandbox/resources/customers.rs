@@ -2,51 +2,37 @@
 
 use crate::sandbox::clock::{new_id, now};
 use crate::sandbox::error::ApiError;
-use crate::sandbox::params::Params;
+use crate::sandbox::params::{Params, MAX_STRING};
 use crate::sandbox::state::{Customer, Sandbox};
 use serde_json::{json, Map, Value};
 
 const CUSTOMER_PARAMS: &[&str] = &["name", "email", "description", "phone", "metadata", "expand"];
 
+/// Stripe's bounds on a customer's strings (characters).
+const MAX_NAME: usize = 256;
+const MAX_EMAIL: usize = 512;
+const MAX_PHONE: usize = 20;
+
 fn customer_fields(p: &Params, c: &mut Customer) -> Result<(), ApiError> {
-    if let Some(email) = p.str("email")? {
-        if email.len() > 512 || (!email.is_empty() && !email.contains('@')) {
+    if let Some(email) = p.bounded("email", MAX_EMAIL)? {
+        if !email.is_empty() && !email.contains('@') {
             return Err(ApiError {
                 code: Some("email_invalid"),
-                ..ApiError::invalid("email", "Invalid email address: {email}".replace("{email}", &email))
+                ..ApiError::invalid("email", format!("Invalid email address: {email}"))
             });
         }
         c.email = (!email.is_empty()).then_some(email);
     }
-    if let Some(name) = p.str("name")? {
-        if name.chars().count() > 256 {
-            return Err(ApiError::invalid("name", "name must be at most 256 characters."));
-        }
+    if let Some(name) = p.bounded("name", MAX_NAME)? {
         c.name = (!name.is_empty()).then_some(name);
     }
-    if let Some(d) = p.str("description")? {
+    if let Some(d) = p.bounded("description", MAX_STRING)? {
         c.description = (!d.is_empty()).then_some(d);
     }
-    if let Some(ph) = p.str("phone")? {
+    if let Some(ph) = p.bounded("phone", MAX_PHONE)? {
         c.phone = (!ph.is_empty()).then_some(ph);
     }
-    if let Some(meta) = p.obj("metadata")? {
-        for (k, v) in meta {
-            match v.as_str() {
-                Some("") => {
-                    c.metadata.remove(k);
-                }
-                Some(s) if k.len() <= 40 && s.len() <= 500 => {
-                    c.metadata.insert(k.clone(), json!(s));
-                }
-                _ => return Err(ApiError::invalid(&format!("metadata[{k}]"), "Invalid metadata value.")),
-            }
-        }
-        if c.metadata.len() > 50 {
-            return Err(ApiError::invalid("metadata", "At most 50 metadata keys."));
-        }
-    }
-    Ok(())
+    p.metadata(&mut c.metadata)
 }
 
 /// `POST /v1/customers`.
@@ -64,13 +50,14 @@ pub fn create(sb: &Sandbox, key: &str, p: &Params) -> Result<Value, ApiError> {
         livemode: false,
     };
     customer_fields(p, &mut c)?;
-    sb.with_space(key, |s| s.customers.insert(c.id.clone(), c.clone()));
-    Ok(json!(c))
+    let body = json!(c);
+    sb.with_space(key, |s| s.add_customer(c))?;
+    Ok(body)
 }
 
 /// `GET /v1/customers/{id}`.
 pub fn retrieve(sb: &Sandbox, key: &str, id: &str) -> Result<Value, ApiError> {
-    sb.with_space(key, |s| s.customers.get(id).map(|c| json!(c)))
+    sb.read(key, |s| s.customers.get(id).map(|c| json!(c)))
         .ok_or_else(|| ApiError::not_found("customer", id, "id"))
 }
 

@@ -10,6 +10,7 @@ pub mod customers;
 pub mod events;
 pub mod list;
 pub mod modal;
+pub mod scheduled;
 pub mod sessions;
 pub mod tokens;
 pub mod transactions;

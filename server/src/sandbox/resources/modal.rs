@@ -106,6 +106,7 @@ pub fn complete(sb: &Sandbox, client_secret: &str, choice: Choice) -> Result<Val
                 });
             }
         }
+        space.room_for_accounts(chosen.len())?;
         let mut result = json!({ "financialConnectionsSession": link(s, space, inst, &chosen) });
         if choice.token_flow {
             let linked = s.linked.last().cloned().unwrap_or_default();

@@ -130,13 +130,13 @@ fn parse_session(p: &Params, space: &Space) -> Result<Session, ApiError> {
 
 /// `POST /v1/financial_connections/sessions`.
 pub fn create(sb: &Sandbox, key: &str, p: &Params) -> Result<Value, ApiError> {
-    let session = sb.with_space(key, |s| parse_session(p, s))?;
-    Ok(sb.insert_session(key, session))
+    let session = sb.read(key, |s| parse_session(p, s))?;
+    sb.insert_session(key, session)
 }
 
 /// `GET /v1/financial_connections/sessions/{id}`, with the accounts it linked.
 pub fn retrieve(sb: &Sandbox, key: &str, id: &str) -> Result<Value, ApiError> {
-    sb.with_space(key, |s| {
+    sb.read(key, |s| {
         let session = s
             .sessions
             .get(id)

@@ -37,14 +37,12 @@ pub fn bank_token(space: &mut Space, account_id: &str, routing_number: &str) -> 
             "status": "new",
         },
     });
-    space
-        .tokens
-        .insert(token["id"].as_str().unwrap_or_default().to_owned(), token.clone());
+    space.add_token(token["id"].as_str().unwrap_or_default().to_owned(), token.clone());
     Some(token)
 }
 
 /// `GET /v1/tokens/{id}`.
 pub fn retrieve(sb: &Sandbox, key: &str, id: &str) -> Result<Value, ApiError> {
-    sb.with_space(key, |s| s.tokens.get(id).cloned())
+    sb.read(key, |s| s.tokens.get(id).cloned())
         .ok_or_else(|| ApiError::not_found("token", id, "token"))
 }

@@ -52,7 +52,7 @@ pub fn list(sb: &Sandbox, key: &str, q: &Params) -> Result<Value, ApiError> {
             str_at(m.get("after"), "transaction_refresh[after]")?
         }
     };
-    sb.with_space(key, |s| {
+    sb.read(key, |s| {
         let a = s
             .account(&account)
             .ok_or_else(|| ApiError::not_found("financial_connections.account", &account, "account"))?;
@@ -64,14 +64,12 @@ pub fn list(sb: &Sandbox, key: &str, q: &Params) -> Result<Value, ApiError> {
         }
         let min_seq = match &after {
             None => 0,
-            Some(r) => {
-                let refreshes = s.transaction_refreshes.get(&account).map(Vec::as_slice).unwrap_or_default();
-                refreshes
-                    .iter()
-                    .position(|x| x == r)
-                    .map(|i| i + 1)
-                    .ok_or_else(|| ApiError::not_found("transaction_refresh", r, "transaction_refresh[after]"))?
-            }
+            Some(r) => s
+                .transaction_refreshes
+                .get(&account)
+                .and_then(|h| h.seq_of(r))
+                .map(|seq| seq + 1)
+                .ok_or_else(|| ApiError::not_found("transaction_refresh", r, "transaction_refresh[after]"))?,
         };
         let items: Vec<&Transaction> = s
             .transactions
@@ -89,7 +87,7 @@ pub fn list(sb: &Sandbox, key: &str, q: &Params) -> Result<Value, ApiError> {
 
 /// `GET /v1/financial_connections/transactions/{id}`.
 pub fn retrieve(sb: &Sandbox, key: &str, id: &str) -> Result<Value, ApiError> {
-    sb.with_space(key, |s| {
+    sb.read(key, |s| {
         s.transactions
             .values()
             .flat_map(|v| v.iter())

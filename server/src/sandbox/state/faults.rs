@@ -1,8 +1,7 @@
 //! Fault rules set through the control surface: a key's next N requests
 //! whose path starts with a prefix fail one way. The edge applies them
-//! ([`crate::sandbox::edge::faults`]); this module only keeps them.
+//! ([`crate::sandbox::edge::faults`]); each key's space keeps its own.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,34 +33,37 @@ impl FaultKind {
 
 #[derive(Clone, Debug)]
 pub struct Fault {
-    /// Only requests made with this secret key are affected.
-    pub key: String,
     pub path_prefix: String,
     pub remaining: u32,
     pub kind: FaultKind,
 }
 
+/// One key's fault rules, in the order they were added.
 #[derive(Default)]
-pub struct Faults(Mutex<Vec<Fault>>);
+pub struct Faults(Vec<Fault>);
 
 impl Faults {
-    pub fn add(&self, fault: Fault) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(fault);
+    pub fn add(&mut self, fault: Fault) {
+        self.0.push(fault);
     }
 
-    pub fn clear(&self, key: &str) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).retain(|f| f.key != key);
+    pub fn len(&self) -> usize {
+        self.0.len()
     }
 
-    /// Takes one use of the first fault for `key` matching `path`.
-    pub fn take(&self, key: &str, path: &str) -> Option<FaultKind> {
-        let mut faults = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let i = faults
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Takes one use of the first fault matching `path`.
+    pub fn take(&mut self, path: &str) -> Option<FaultKind> {
+        let i = self
+            .0
             .iter()
-            .position(|f| f.key == key && f.remaining > 0 && path.starts_with(&f.path_prefix))?;
-        faults[i].remaining -= 1;
-        let kind = faults[i].kind;
-        faults.retain(|f| f.remaining > 0);
+            .position(|f| f.remaining > 0 && path.starts_with(&f.path_prefix))?;
+        self.0[i].remaining -= 1;
+        let kind = self.0[i].kind;
+        self.0.retain(|f| f.remaining > 0);
         Some(kind)
     }
 }

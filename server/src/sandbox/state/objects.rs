@@ -1,12 +1,14 @@
 //! The objects a key's space holds, serialised in Stripe's shapes:
 //! customers, sessions, accounts with their refreshes, transactions,
-//! ownerships, webhook endpoints and their deliveries.
+//! ownerships, webhook endpoints and their deliveries; and the rough sizes
+//! the sandbox's memory accounting uses.
 
 use crate::sandbox::catalog::AccountTemplate;
 use crate::sandbox::clock::{new_id, now};
 use crate::sandbox::kinds::{AccountCategory, AccountStatus, AccountSubcategory};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
+use std::collections::VecDeque;
 
 /// How long a session's client secret can be used.
 pub const SESSION_TTL_SECS: i64 = 60 * 60;
@@ -22,6 +24,33 @@ pub struct Customer {
     pub phone: Option<String>,
     pub metadata: Map<String, Value>,
     pub livemode: bool,
+}
+
+impl Customer {
+    /// Roughly the heap it holds.
+    pub fn approx_bytes(&self) -> usize {
+        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        256 + self.id.len()
+            + opt(&self.email)
+            + opt(&self.name)
+            + opt(&self.description)
+            + opt(&self.phone)
+            + metadata_bytes(&self.metadata)
+    }
+}
+
+fn metadata_bytes(m: &Map<String, Value>) -> usize {
+    m.iter().map(|(k, v)| 64 + k.len() + approx_json(v)).sum()
+}
+
+/// Roughly the heap a JSON value holds (for memory accounting, not exact).
+pub fn approx_json(v: &Value) -> usize {
+    match v {
+        Value::Null | Value::Bool(_) | Value::Number(_) => 16,
+        Value::String(s) => 24 + s.len(),
+        Value::Array(a) => 24 + a.iter().map(approx_json).sum::<usize>(),
+        Value::Object(m) => 48 + m.iter().map(|(k, v)| 48 + k.len() + approx_json(v)).sum::<usize>(),
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -88,6 +117,26 @@ impl Session {
 
     pub fn expired(&self) -> bool {
         now() - self.created > SESSION_TTL_SECS
+    }
+
+    /// Finished (used or expired): its client secret can no longer be used.
+    pub fn finished(&self) -> bool {
+        self.state == SessionState::Used || self.expired()
+    }
+
+    /// Roughly the heap it holds.
+    pub fn approx_bytes(&self) -> usize {
+        let list = |l: &[String]| l.iter().map(|s| 24 + s.len()).sum::<usize>();
+        512 + self.id.len()
+            + self.client_secret.len()
+            + list(&self.permissions)
+            + list(&self.prefetch)
+            + list(&self.countries)
+            + list(&self.subcategories)
+            + list(&self.linked)
+            + self.return_url.as_ref().map_or(0, String::len)
+            + self.account_holder.customer.as_ref().map_or(0, String::len)
+            + self.account_holder.account.as_ref().map_or(0, String::len)
     }
 
     /// What the modal may offer, given the session's filters.
@@ -269,7 +318,10 @@ pub struct Endpoint {
     pub url: String,
     pub enabled_events: Vec<String>,
     pub secret: String,
+    /// `enabled` or `disabled`.
     pub status: &'static str,
+    pub description: Option<String>,
+    pub metadata: Map<String, Value>,
     pub created: i64,
     pub livemode: bool,
     pub api_version: &'static str,
@@ -284,14 +336,17 @@ impl Endpoint {
             enabled_events,
             secret: new_id("whsec_"),
             status: "enabled",
+            description: None,
+            metadata: Map::new(),
             created: now(),
             livemode: false,
             api_version: crate::wire::STRIPE_VERSION,
         }
     }
 
+    /// Whether an event of this type goes to it.
     pub fn wants(&self, event_type: &str) -> bool {
-        self.enabled_events.iter().any(|e| e == "*" || e == event_type)
+        self.status == "enabled" && self.enabled_events.iter().any(|e| e == "*" || e == event_type)
     }
 
     /// As listed and retrieved: the secret is shown only when it is created.
@@ -302,17 +357,73 @@ impl Endpoint {
         }
         v
     }
+
+    /// Roughly the heap it holds.
+    pub fn approx_bytes(&self) -> usize {
+        384 + self.id.len()
+            + self.url.len()
+            + self.secret.len()
+            + self.enabled_events.iter().map(|e| 24 + e.len()).sum::<usize>()
+            + self.description.as_ref().map_or(0, String::len)
+            + metadata_bytes(&self.metadata)
+    }
 }
 
-/// A first response to an `Idempotency-Key`, replayed to later requests.
-#[derive(Clone)]
-pub struct StoredResponse {
-    pub fingerprint: String,
-    pub status: u16,
-    pub body: Value,
-    /// When it was stored; Stripe keeps idempotent responses for 24 hours.
-    pub at: i64,
+/// An account's transaction refreshes, oldest first. Only the newest are
+/// kept; each keeps its sequence number (which transactions refer to), so
+/// forgetting old ones changes no answer about the ones kept.
+#[derive(Clone, Debug, Default)]
+pub struct RefreshHistory {
+    forgotten: usize,
+    ids: VecDeque<String>,
 }
 
-/// How long an idempotency key is remembered.
-pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 60 * 60;
+impl RefreshHistory {
+    /// Records a refresh, keeping at most `cap`; returns its sequence number.
+    pub fn push(&mut self, id: String, cap: usize) -> usize {
+        self.ids.push_back(id);
+        while self.ids.len() > cap.max(1) {
+            self.ids.pop_front();
+            self.forgotten += 1;
+        }
+        self.forgotten + self.ids.len() - 1
+    }
+
+    /// The sequence number of a refresh still remembered.
+    pub fn seq_of(&self, id: &str) -> Option<usize> {
+        self.ids.iter().position(|x| x == id).map(|i| self.forgotten + i)
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_history_keeps_sequence_numbers_when_it_forgets() {
+        let mut h = RefreshHistory::default();
+        assert_eq!(h.push("r0".into(), 2), 0);
+        assert_eq!(h.push("r1".into(), 2), 1);
+        assert_eq!(h.push("r2".into(), 2), 2);
+        assert_eq!((h.seq_of("r0"), h.seq_of("r1"), h.seq_of("r2")), (None, Some(1), Some(2)));
+        assert_eq!(h.len(), 2);
+    }
+
+    #[test]
+    fn sizes_grow_with_what_is_stored() {
+        let v = json!({ "a": "x".repeat(1000) });
+        assert!(approx_json(&v) > 1000);
+        let mut e = Endpoint::new("http://127.0.0.1/".into(), vec!["*".into()]);
+        let before = e.approx_bytes();
+        e.metadata.insert("k".into(), json!("v".repeat(500)));
+        assert!(e.approx_bytes() >= before + 500);
+    }
+}

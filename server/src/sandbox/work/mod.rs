@@ -63,8 +63,6 @@ fn run(sb: &Arc<Sandbox>, http: &reqwest::Client, key: String, job: Job) {
             let timing = sb.timing;
             sb.with_existing_space(&key, |s| refresh::subscription_tick(s, &account, &timing));
         }
-        Job::Deliver(attempt) => {
-            tokio::spawn(delivery::attempt(sb.clone(), http.clone(), key, attempt));
-        }
+        Job::Deliver(attempt) => delivery::run(sb, http, key, attempt),
     }
 }

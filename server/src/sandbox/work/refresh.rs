@@ -81,7 +81,7 @@ pub fn subscribe(space: &mut Space, account_id: &str, timing: &Timing) -> Result
     if !account.subscribed() {
         account.subscriptions.push("transactions".to_owned());
     }
-    if !space.subscription_scheduled(account_id) {
+    if !space.jobs().subscription_scheduled(account_id) {
         space.schedule(
             timing.subscription_interval,
             Job::Subscription {
@@ -119,7 +119,9 @@ pub fn settle(space: &mut Space, account_id: &str, feature: Feature, cooldown_se
         .filter(|r| r.status == RefreshStatus::Pending)?
         .clone();
     let active = account.status == AccountStatus::Active;
-    let fail = !active || space.fail_next_refreshes > 0;
+    // A key over its share of memory gets no more transactions.
+    let full = feature == Feature::Transactions && space.over_share();
+    let fail = !active || full || space.fail_next_refreshes > 0;
     if active && space.fail_next_refreshes > 0 {
         space.fail_next_refreshes -= 1;
     }
@@ -139,7 +141,6 @@ pub fn settle(space: &mut Space, account_id: &str, feature: Feature, cooldown_se
             Feature::Balance => account.balance = Some(data::balance(account_id, template, credit, t)),
             Feature::Ownership => {
                 let id = new_id("fcaowns_");
-                account.ownership = Some(id.clone());
                 let owners = data::owners(template)
                     .iter()
                     .map(|o| Owner {
@@ -153,7 +154,7 @@ pub fn settle(space: &mut Space, account_id: &str, feature: Feature, cooldown_se
                         ownership: id.clone(),
                     })
                     .collect();
-                space.ownerships.insert(id.clone(), Ownership { id, created: t, owners });
+                space.set_ownership(account_id, Ownership { id, created: t, owners });
             }
             Feature::Transactions => {
                 let refresh_id = pending.id.unwrap_or_else(|| new_id("fctxnref_"));
@@ -168,9 +169,7 @@ pub fn settle(space: &mut Space, account_id: &str, feature: Feature, cooldown_se
 /// changed ones (pending → posted) updated, all tagged with `refresh_id` so
 /// `transaction_refresh[after]` lists only what this refresh touched.
 fn sync_transactions(space: &mut Space, account_id: &str, credit: bool, refresh_id: &str, t: i64) {
-    let refreshes = space.transaction_refreshes.entry(account_id.to_owned()).or_default();
-    refreshes.push(refresh_id.to_owned());
-    let seq = refreshes.len() - 1;
+    let seq = space.record_transaction_refresh(account_id, refresh_id);
     let stored = space.transactions.entry(account_id.to_owned()).or_default();
     let mut seeds = data::transactions(account_id, credit, t);
     seeds.reverse(); // oldest first, like the store
