@@ -13,7 +13,9 @@
 //! - [`web`]: HTTP hardening: headers, CSP, cross-site checks, deadlines.
 //! - [`limits`]: per-IP and per-user rate limits.
 //! - [`serve`]: the accept loop (TCP_NODELAY, header timeout, connection cap, drain).
-//! - [`webhooks`]: Stripe-Signature signing and verification.
+//! - [`webhooks`]: Stripe-Signature verification and the webhook receiver.
+//! - [`wire`]: Stripe's wire format shared by the client, the receiver and
+//!   the sandbox (signing, the pinned API version).
 
 pub mod clock;
 pub mod config;
@@ -28,6 +30,7 @@ pub mod storage;
 pub mod stripe;
 pub mod web;
 pub mod webhooks;
+pub mod wire;
 
 use app::model::{ClientConfig, Mode};
 use app::service::SharedService;
@@ -38,7 +41,7 @@ use axum::Router;
 use config::{Config, StripeMode, DEFAULT_API_BASE, DEFAULT_STRIPE_JS_URL};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -104,10 +107,10 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketA
     let (mode, secret, publishable, default_base, default_js, sandbox) = match &config.mode {
         StripeMode::Sandbox => {
             // An external sandbox (STRIPE_API_BASE set) replaces the embedded one.
-            let embedded = config
-                .api_base
-                .is_none()
-                .then(|| Arc::new(sandbox::Sandbox::with_timing(sandbox::store::Timing::from_env())));
+            let embedded = match config.api_base {
+                None => Some(Arc::new(sandbox::Sandbox::from_env()?)),
+                Some(_) => None,
+            };
             (
                 Mode::Sandbox,
                 sandbox_secret_key(),
@@ -139,6 +142,10 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketA
     let reload_port = std::env::var_os("LEPTOS_WATCH").map(|_| leptos_options.reload_port as u16);
     let csp = app::service::CspTemplate(web::content_security_policy(&client, reload_port).into());
     let sandbox_key = sandbox.as_ref().map(|_| secret.clone());
+    if let Some(sb) = &sandbox {
+        // The app's own key is never forgotten to make room for others.
+        sb.pin_key(secret.expose_secret());
+    }
     let stripe = stripe::StripeClient::new(&base, secret, stripe::ClientOptions::default()).map_err(|e| e.to_string())?;
     let storage = Arc::new(
         storage::Storage::open(&config.database)

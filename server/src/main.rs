@@ -1,8 +1,7 @@
 //! `server`: runs the app (sandbox mode unless Stripe keys are set).
-//! `server sandbox [--addr 127.0.0.1:12111]`: runs only the sandbox.
+//! `server sandbox [--addr 127.0.0.1:12111] [--webhook-allow HOST,…]`: runs only the sandbox.
 
 use server::config::Config;
-use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -26,6 +25,7 @@ fn main() -> std::process::ExitCode {
         Some("--help" | "-h") => {
             println!("usage: server                      run the app (see README for the environment)");
             println!("       server sandbox [--addr A]    run only the Stripe sandbox (default {DEFAULT_SANDBOX_ADDR})");
+            println!("              [--webhook-allow HOST[,HOST…]]  hosts besides loopback its webhooks may go to");
             Ok(())
         }
         Some(other) => Err(format!("unknown command `{other}` (try --help)")),
@@ -64,18 +64,14 @@ async fn run_app() -> Result<(), String> {
 }
 
 async fn run_sandbox(args: &[String]) -> Result<(), String> {
-    let addr: SocketAddr = match args {
-        [] => DEFAULT_SANDBOX_ADDR.parse().map_err(|e| format!("{e}"))?,
-        [flag, a] if flag == "--addr" => a.parse().map_err(|e| format!("--addr {a}: {e}"))?,
-        _ => return Err("usage: server sandbox [--addr HOST:PORT]".into()),
-    };
-    let listener = TcpListener::bind(addr)
+    let allow = std::env::var("SANDBOX_WEBHOOK_ALLOW").ok();
+    let options = server::sandbox::Standalone::parse(args, allow.as_deref(), DEFAULT_SANDBOX_ADDR)?;
+    let listener = TcpListener::bind(options.addr)
         .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        .map_err(|e| format!("cannot listen on {}: {e}", options.addr))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let timing = server::sandbox::store::Timing::from_env();
-    let sandbox = std::sync::Arc::new(server::sandbox::Sandbox::with_timing(timing));
-    let router = server::web::harden(server::sandbox::router(sandbox), false);
+    let sandbox = server::sandbox::Sandbox::from_env()?.with_webhook_hosts(options.webhook_hosts);
+    let router = server::web::harden(server::sandbox::router(std::sync::Arc::new(sandbox)), false);
     tracing::info!("Stripe sandbox on http://{addr} (API under /v1, Stripe.js at /js/stripe.js)");
     let shutdown = tokio_util::sync::CancellationToken::new();
     let cancel = shutdown.clone();

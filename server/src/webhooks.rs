@@ -1,5 +1,6 @@
-//! Stripe webhooks: signatures (the sandbox signs, the app verifies) and the
-//! app's receiving endpoint, `POST /webhooks/stripe`.
+//! Stripe webhooks: signature verification (signing is in [`crate::wire`],
+//! shared with the sandbox) and the app's receiving endpoint,
+//! `POST /webhooks/stripe`.
 //!
 //! `Stripe-Signature: t=…,v1=…[,v1=…]` where each `v1` is hex HMAC-SHA256 of
 //! `"{t}.{body}"` keyed with the whole `whsec_…` secret; any `v1` matching any
@@ -9,15 +10,17 @@
 //! order does not matter.
 
 use crate::service::StripeService;
+use crate::wire::signature::signed;
+/// Signing lives in the neutral [`crate::wire`] module (the sandbox signs with it too).
+pub use crate::wire::signature::{header, signature};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use sha2::Sha256;
 use std::sync::{Arc, RwLock};
 use subtle::ConstantTimeEq;
 
@@ -32,26 +35,6 @@ pub enum SignatureError {
     NoMatch,
     #[error("signature timestamp is outside the tolerance")]
     Expired,
-}
-
-/// HMAC-SHA256 of `"{t}.{body}"` keyed with the whole secret.
-fn signed(secret: &str, t: i64, body: &[u8]) -> Hmac<Sha256> {
-    // HMAC takes keys of any length; this cannot fail.
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length");
-    m.update(t.to_string().as_bytes());
-    m.update(b".");
-    m.update(body);
-    m
-}
-
-/// Hex HMAC-SHA256 of `"{t}.{body}"`.
-pub fn signature(secret: &str, t: i64, body: &[u8]) -> String {
-    hex::encode(signed(secret, t, body).finalize().into_bytes())
-}
-
-/// The header value Stripe would send.
-pub fn header(secret: &str, t: i64, body: &[u8]) -> String {
-    format!("t={t},v1={}", signature(secret, t, body))
 }
 
 /// Longest `Stripe-Signature` header accepted. Stripe sends `t`, one `v1`

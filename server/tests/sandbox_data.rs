@@ -23,7 +23,7 @@ async fn refresh(app: &axum::Router, id: &str, feature: &str) -> (StatusCode, Va
 }
 
 fn sandbox_with_cooldown() -> axum::Router {
-    let timing = server::sandbox::store::Timing {
+    let timing = server::sandbox::Timing {
         refresh_delay: std::time::Duration::from_millis(20),
         refresh_cooldown_secs: 60,
         ..Default::default()

@@ -1,7 +1,7 @@
 //! The sandbox's test institutions and the accounts each one offers,
 //! mirroring Stripe test mode's "Test Institution".
 
-use app::model::{AccountCategory, AccountStatus, AccountSubcategory};
+use super::kinds::{AccountCategory, AccountStatus, AccountSubcategory};
 
 /// An account an institution offers in the modal.
 #[derive(Debug)]

@@ -1,4 +1,6 @@
-//! Stripe-shaped errors for the sandbox API: `{"error": {type, code, message, param}}`.
+//! Stripe-shaped errors for the sandbox API: `{"error": {type, code, message, param}}`,
+//! the one error type of every sandbox layer, rendered by the edge as Stripe
+//! renders it.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -66,6 +68,18 @@ impl ApiError {
             code: None,
             message: message.into(),
             param: None,
+        }
+    }
+
+    /// A sandbox limit was reached (see [`crate::sandbox::config::Limits`]):
+    /// 400, as Stripe answers when an account reaches one of its limits.
+    pub fn limit(param: Option<&str>, message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            kind: "invalid_request_error",
+            code: None,
+            message: message.into(),
+            param: param.map(str::to_owned),
         }
     }
 

@@ -1,60 +1,53 @@
 //! The built-in sandbox: an offline, stateful, Stripe-compatible Financial
-//! Connections API ([`api`]) plus a Stripe.js stand-in with a modal
-//! ([`connect`]). Mounted at `/sandbox` when no Stripe keys are set;
-//! `server sandbox --addr …` serves it alone.
+//! Connections API plus a Stripe.js stand-in with a modal. Mounted at
+//! `/sandbox` when no Stripe keys are set; `server sandbox --addr …` serves
+//! it alone. It imports nothing of the app it stands in for: only the
+//! neutral [`crate::wire`] (signatures, the API version). Anyone who reaches
+//! it may use it with any test key, so what it keeps and does is bounded
+//! ([`Limits`]) and its webhooks go only to loopback (or, standalone, to an
+//! allow-list: [`urls`]).
+//!
+//! Its modules import one way, top to bottom:
+//!
+//! ```text
+//! edge/        HTTP: routes, auth, idempotency, faults, Request-Id, the modal's endpoints
+//!   ↓
+//! resources/   what requests do: customers, sessions (+ modal), accounts,
+//!              transactions, tokens, events and webhook endpoints
+//!   ↓
+//! work/        what the clock does: refreshes settling, subscriptions, webhook delivery
+//!   ↓
+//! state/       per-key spaces, their objects and waiting jobs, idempotency, fault rules
+//!   ↓
+//! leaves       clock, kinds, catalog, data, params + form, error, config, urls
+//! ```
+//!
+//! `tests/sandbox_layers.rs` keeps it so.
 
-pub mod api;
 pub mod catalog;
-pub mod connect;
+pub mod clock;
+pub mod config;
 pub mod data;
+pub mod edge;
 pub mod error;
-pub mod faults;
 pub mod form;
-pub mod refresh;
-pub mod store;
-pub mod webhooks;
+pub mod kinds;
+pub mod params;
+pub mod resources;
+pub mod state;
+pub mod urls;
+pub mod work;
 
-pub use store::Sandbox;
+pub use config::{Limits, RetryPolicy, Standalone, Timing};
+pub use edge::MAX_BODY;
+pub use state::Sandbox;
 
-use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::Router;
 use std::sync::Arc;
 
-/// Largest request body the sandbox reads.
-pub const MAX_BODY: usize = 64 * 1024;
-
-/// The whole sandbox, to be nested (at `/sandbox`) or served alone.
-/// Every response carries a `Request-Id`, as Stripe's do, and a body over
-/// [`MAX_BODY`] gets a Stripe-shaped 413.
+/// The whole sandbox, to be nested (at `/sandbox`) or served alone; starts
+/// its background work on the current Tokio runtime.
 pub fn router(sandbox: Arc<Sandbox>) -> Router {
-    api::router(sandbox.clone())
-        .merge(connect::router(sandbox.clone()))
-        .layer(axum::middleware::from_fn_with_state(sandbox, faults::inject))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
-        .layer(axum::middleware::map_response(stripe_shaped))
-}
-
-async fn stripe_shaped(resp: Response) -> Response {
-    let mut resp = if resp.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json(&resp) {
-        error::ApiError {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            ..error::ApiError::invalid("", format!("Request bodies are limited to {MAX_BODY} bytes."))
-        }
-        .into_response()
-    } else {
-        resp
-    };
-    if let Ok(v) = HeaderValue::from_str(&store::new_id("req_")) {
-        resp.headers_mut().insert("Request-Id", v);
-    }
-    resp
-}
-
-fn is_json(resp: &Response) -> bool {
-    resp.headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+    work::start(&sandbox);
+    edge::router(sandbox)
 }

@@ -18,8 +18,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::time::Duration;
 
-/// The API version every request pins.
-pub const STRIPE_VERSION: &str = "2026-07-29.dahlia";
+/// The API version every request pins (defined in the neutral wire module).
+pub use crate::wire::STRIPE_VERSION;
 
 /// What went wrong talking to Stripe.
 #[derive(Debug, thiserror::Error)]

@@ -75,8 +75,8 @@ pub async fn complete_modal(app: &Router, client_secret: &str, accounts: &[&str]
 }
 
 /// Refreshes settle after 20 ms and may rerun at once; subscriptions refresh every 150 ms.
-pub fn fast_timing() -> server::sandbox::store::Timing {
-    server::sandbox::store::Timing {
+pub fn fast_timing() -> server::sandbox::Timing {
+    server::sandbox::Timing {
         refresh_delay: std::time::Duration::from_millis(20),
         refresh_cooldown_secs: 0,
         subscription_interval: std::time::Duration::from_millis(150),

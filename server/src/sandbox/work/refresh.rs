@@ -1,14 +1,16 @@
 //! Asynchronous refreshes, as Stripe runs them: a refresh starts `pending`,
 //! settles `succeeded` (filling in the data) or `failed` after
 //! `Timing::refresh_delay`, emits its webhook event, and the next one may
-//! start only after `next_refresh_available_at`.
+//! start only after `next_refresh_available_at`. A subscribed account
+//! refreshes its transactions every `Timing::subscription_interval`.
 
-use super::data;
-use super::error::ApiError;
-use super::store::{new_id, now, Feature, Owner, Ownership, Refresh, RefreshStatus, Sandbox, Space, Transaction};
-use app::model::{AccountCategory, AccountStatus};
+use crate::sandbox::clock::{new_id, now};
+use crate::sandbox::config::Timing;
+use crate::sandbox::data;
+use crate::sandbox::error::ApiError;
+use crate::sandbox::kinds::{AccountCategory, AccountStatus};
+use crate::sandbox::state::{Feature, Job, Owner, Ownership, Refresh, RefreshStatus, Space, Transaction};
 use serde_json::json;
-use std::sync::Arc;
 
 /// Whether `feature` may be refreshed at all: the account exists, is active
 /// and was linked with the permission. Checked for every feature of a call
@@ -26,7 +28,7 @@ pub fn check(space: &Space, account_id: &str, feature: Feature) -> Result<(), Ap
             )
         });
     }
-    if !account.permissions.iter().any(|p| p == feature.permission()) {
+    if !account.has_permission(feature.permission()) {
         return Err(ApiError::invalid(
             "features",
             format!(
@@ -38,9 +40,9 @@ pub fn check(space: &Space, account_id: &str, feature: Feature) -> Result<(), Ap
     Ok(())
 }
 
-/// Starts a refresh of `feature` unless one is running or it is too early.
-/// Returns whether it started.
-pub fn start(space: &mut Space, account_id: &str, feature: Feature) -> Result<bool, ApiError> {
+/// Starts a refresh of `feature` unless one is running or it is too early,
+/// and schedules it to settle after the sandbox's delay. Returns whether it started.
+pub fn start(space: &mut Space, account_id: &str, feature: Feature, timing: &Timing) -> Result<bool, ApiError> {
     check(space, account_id, feature)?;
     let t = now();
     let Some(account) = space.account_mut(account_id) else {
@@ -61,7 +63,48 @@ pub fn start(space: &mut Space, account_id: &str, feature: Feature) -> Result<bo
         next_refresh_available_at: None,
         status: RefreshStatus::Pending,
     });
+    space.schedule(
+        timing.refresh_delay,
+        Job::Settle {
+            account: account_id.to_owned(),
+            feature,
+        },
+    );
     Ok(true)
+}
+
+/// Subscribes the account to daily transaction refreshes: one refresh now
+/// and one job that repeats while it stays subscribed (never a second one).
+pub fn subscribe(space: &mut Space, account_id: &str, timing: &Timing) -> Result<(), ApiError> {
+    start(space, account_id, Feature::Transactions, timing)?;
+    let account = space.account_or_404(account_id)?;
+    if !account.subscribed() {
+        account.subscriptions.push("transactions".to_owned());
+    }
+    if !space.jobs().subscription_scheduled(account_id) {
+        space.schedule(
+            timing.subscription_interval,
+            Job::Subscription {
+                account: account_id.to_owned(),
+            },
+        );
+    }
+    Ok(())
+}
+
+/// A subscription's turn: refresh transactions (unless one is running or too
+/// early) and come back after the interval, while the account stays subscribed.
+pub fn subscription_tick(space: &mut Space, account_id: &str, timing: &Timing) {
+    if !space.account(account_id).is_some_and(|a| a.subscribed()) {
+        return; // unsubscribed or disconnected: the job ends
+    }
+    let _ = start(space, account_id, Feature::Transactions, timing);
+    space.schedule(
+        timing.subscription_interval,
+        Job::Subscription {
+            account: account_id.to_owned(),
+        },
+    );
 }
 
 /// Settles a pending refresh: fills in the data, or fails it (the control
@@ -76,7 +119,9 @@ pub fn settle(space: &mut Space, account_id: &str, feature: Feature, cooldown_se
         .filter(|r| r.status == RefreshStatus::Pending)?
         .clone();
     let active = account.status == AccountStatus::Active;
-    let fail = !active || space.fail_next_refreshes > 0;
+    // A key over its share of memory gets no more transactions.
+    let full = feature == Feature::Transactions && space.over_share();
+    let fail = !active || full || space.fail_next_refreshes > 0;
     if active && space.fail_next_refreshes > 0 {
         space.fail_next_refreshes -= 1;
     }
@@ -96,7 +141,6 @@ pub fn settle(space: &mut Space, account_id: &str, feature: Feature, cooldown_se
             Feature::Balance => account.balance = Some(data::balance(account_id, template, credit, t)),
             Feature::Ownership => {
                 let id = new_id("fcaowns_");
-                account.ownership = Some(id.clone());
                 let owners = data::owners(template)
                     .iter()
                     .map(|o| Owner {
@@ -110,7 +154,7 @@ pub fn settle(space: &mut Space, account_id: &str, feature: Feature, cooldown_se
                         ownership: id.clone(),
                     })
                     .collect();
-                space.ownerships.insert(id.clone(), Ownership { id, created: t, owners });
+                space.set_ownership(account_id, Ownership { id, created: t, owners });
             }
             Feature::Transactions => {
                 let refresh_id = pending.id.unwrap_or_else(|| new_id("fctxnref_"));
@@ -125,9 +169,7 @@ pub fn settle(space: &mut Space, account_id: &str, feature: Feature, cooldown_se
 /// changed ones (pending → posted) updated, all tagged with `refresh_id` so
 /// `transaction_refresh[after]` lists only what this refresh touched.
 fn sync_transactions(space: &mut Space, account_id: &str, credit: bool, refresh_id: &str, t: i64) {
-    let refreshes = space.transaction_refreshes.entry(account_id.to_owned()).or_default();
-    refreshes.push(refresh_id.to_owned());
-    let seq = refreshes.len() - 1;
+    let seq = space.record_transaction_refresh(account_id, refresh_id);
     let stored = space.transactions.entry(account_id.to_owned()).or_default();
     let mut seeds = data::transactions(account_id, credit, t);
     seeds.reverse(); // oldest first, like the store
@@ -163,39 +205,4 @@ fn sync_transactions(space: &mut Space, account_id: &str, credit: bool, refresh_
             }),
         }
     }
-}
-
-/// Settles the refresh after the sandbox's delay, in the background.
-pub fn schedule(sandbox: &Arc<Sandbox>, key: &str, account_id: &str, feature: Feature) {
-    let (sandbox, key, account_id) = (sandbox.clone(), key.to_owned(), account_id.to_owned());
-    tokio::spawn(async move {
-        tokio::time::sleep(sandbox.timing.refresh_delay).await;
-        let cooldown = sandbox.timing.refresh_cooldown_secs;
-        let event = sandbox.with_space(&key, |space| settle(space, &account_id, feature, cooldown));
-        if let Some(e) = event {
-            tracing::debug!(event = %e["type"], account = %account_id, "sandbox refresh settled");
-        }
-    });
-}
-
-/// While the account stays subscribed (and active), refreshes its
-/// transactions every `Timing::subscription_interval`.
-pub fn schedule_subscription(sandbox: &Arc<Sandbox>, key: &str, account_id: &str) {
-    let (sandbox, key, account_id) = (sandbox.clone(), key.to_owned(), account_id.to_owned());
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(sandbox.timing.subscription_interval).await;
-            let started = sandbox.with_space(&key, |s| {
-                let subscribed = s
-                    .account(&account_id)
-                    .is_some_and(|a| a.subscriptions.iter().any(|x| x == "transactions"));
-                subscribed.then(|| start(s, &account_id, Feature::Transactions).unwrap_or(false))
-            });
-            match started {
-                None => return, // unsubscribed, disconnected or reset
-                Some(true) => schedule(&sandbox, &key, &account_id, Feature::Transactions),
-                Some(false) => {}
-            }
-        }
-    });
 }
