@@ -23,6 +23,9 @@ const appEnv = (p: number, db: string, extra: Record<string, string> = {}) => ({
   STRIPE_API_BASE: "",
   STRIPE_JS_URL: "",
   DATABASE_URL: `sqlite://target/${db}`,
+  // Each run's sandboxes start empty (a kept state file would pile up runs
+  // until the app's key hit the sandbox's per-key limits).
+  SANDBOX_DATABASE_URL: "memory",
   RUST_LOG: "warn",
   SANDBOX_REFRESH_DELAY_MS: "300",
   // One browser runs the whole suite from 127.0.0.1: far above the public defaults.
@@ -34,6 +37,41 @@ const appEnv = (p: number, db: string, extra: Record<string, string> = {}) => ({
   RATE_LIMIT_LINKS_PER_HOUR: "100000",
   ...extra,
 });
+
+// Two app instances on one PostgreSQL, in Stripe mode against the standalone
+// sandbox, whose webhooks reach B only (tests/scale.spec.ts; started by
+// scale-server.mjs). Only when a PostgreSQL is configured (`make test-e2e`
+// sets TEST_DATABASE_URL as `make test-rust` does); without one the spec skips.
+export const scaleDatabase = process.env.TEST_DATABASE_URL ?? "";
+export const scaleA = `http://127.0.0.1:${port + 4}`;
+export const scaleB = `http://127.0.0.1:${port + 5}`;
+// The test key both instances use at the sandbox (the spec drives the
+// sandbox's control surface with it).
+export const scaleKey = "sk_test_e2e_scale";
+// A fresh schema per run, named so the Rust tests' sweep drops it after an
+// hour (fc_test_<unix seconds>_<tag>); computed once, where the servers start.
+const scaleSchema = `fc_test_${Math.floor(Date.now() / 1000)}_e2escale${process.pid}`;
+const scaleEnv = (p: number, role: "a" | "b") => ({
+  ...appEnv(p, "unused.db"),
+  STRIPE_SECRET_KEY: scaleKey,
+  STRIPE_PUBLISHABLE_KEY: "pk_test_e2e_scale",
+  STRIPE_API_BASE: `http://127.0.0.1:${sandboxPort}`,
+  STRIPE_JS_URL: `http://127.0.0.1:${sandboxPort}/js/stripe.js`,
+  SCALE_ROLE: role,
+  SCALE_SCHEMA: scaleSchema,
+  SCALE_SERVER_URL: scaleDatabase,
+  SCALE_WEBHOOK_URL: `${scaleB}/webhooks/stripe`,
+});
+const scaleServers = scaleDatabase
+  ? (["a", "b"] as const).map((role, i) => ({
+      command: "node end2end/scale-server.mjs",
+      cwd: "..",
+      url: `${i === 0 ? scaleA : scaleB}/readyz`,
+      reuseExistingServer: false,
+      timeout: 120_000,
+      env: scaleEnv(port + 4 + i, role),
+    }))
+  : [];
 
 // No browser downloads here: use the system Chromium when there is one.
 const executablePath =
@@ -86,6 +124,8 @@ export default defineConfig({
     url: `http://127.0.0.1:${sandboxPort}/js/stripe.js`,
     reuseExistingServer: !process.env.CI,
     timeout: 120_000,
-    env: { RUST_LOG: "warn", SANDBOX_REFRESH_DELAY_MS: "300" },
-  }],
+    env: { RUST_LOG: "warn", SANDBOX_REFRESH_DELAY_MS: "300", SANDBOX_DATABASE_URL: "memory" },
+  },
+  // After the sandbox: B registers its webhook endpoint there as it starts.
+  ...scaleServers],
 });

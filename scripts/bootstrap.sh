@@ -6,13 +6,15 @@
 # Debian machine (root, package registries only) where rustup cannot fetch the
 # wasm32 standard library: there it builds that std from Debian's rust-web-src.
 #
-# Usage: scripts/bootstrap.sh [rust|e2e|all]   (default: all)
+# Usage: scripts/bootstrap.sh [rust|e2e|release|all]   (default: all; release
+# adds the pinned nightly `make release` and `make bench` build the wasm with)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/target/tools"            # project-local tools (gitignored)
 CARGO_LEPTOS_VERSION="0.3.11"
 BINARYEN_VERSION="132.0.0"            # npm binaryen; Debian's wasm-opt 108 breaks hydration
+STRIPE_PYTHON_VERSION="16.1.0"        # stripe-python for server/tests/stripe_python.rs (pins API 2026-10-28.endive)
 WASM_TARGET="wasm32-unknown-unknown"
 SYSTEM_SYSROOT="/usr/lib/rustlib"
 
@@ -55,6 +57,10 @@ system_has_wasm() { ls "$SYSTEM_SYSROOT/$WASM_TARGET/lib/"libstd-*.rlib >/dev/nu
 use_toolchain() { mkdir -p "$TOOLS"; printf '%s\n' "$1" > "$TOOLCHAIN_FILE"; say "ok: Rust toolchain '${1:-default}' ($2)"; }
 
 ensure_wasm_toolchain() {
+  # Judge rustup's own default, not a toolchain inherited from the caller's
+  # environment (a shell that sourced scripts/env.sh exports one); the choice
+  # made here is exported again by select_toolchain.
+  unset RUSTUP_TOOLCHAIN
   if have rustup; then
     local m; m="$(rustc_minor rustc)"
     if [ "${m:-0}" -ge "$MIN_RUST_MINOR" ]; then
@@ -138,6 +144,21 @@ ensure_wasm_opt() {
   npm install --silent --no-audit --no-fund --prefix "$TOOLS" "binaryen@$BINARYEN_VERSION" >/dev/null
 }
 
+# --- Release: the pinned nightly for the release wasm (scripts/release.sh) ----
+# Optional: without it the release wasm is built on the stable toolchain.
+ensure_release_nightly() {
+  # shellcheck source=release-toolchain.sh
+  source "$ROOT/scripts/release-toolchain.sh"
+  local t
+  if t="$(release_nightly)"; then say "ok: release nightly ($t, rust-src)"; return; fi
+  if have rustup && rustup toolchain install "$RELEASE_NIGHTLY" --profile minimal \
+       --component rust-src --target "$WASM_TARGET" 2>/dev/null && release_nightly >/dev/null; then
+    say "installed: $RELEASE_NIGHTLY with rust-src and $WASM_TARGET"
+  else
+    say "no $RELEASE_NIGHTLY here: release builds use the stable toolchain (larger wasm)"
+  fi
+}
+
 # --- End-to-end: browser and Playwright ---------------------------------------
 ensure_chromium() {
   if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "$CHROMIUM_PATH" ]; then say "ok: chromium at $CHROMIUM_PATH"; return; fi
@@ -162,15 +183,32 @@ ensure_end2end_deps() {
   (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
 }
 
+# stripe-python, the second official library the sandbox is tested with, in
+# a venv of its own under target/tools/py (server/tests/stripe_python.rs).
+ensure_stripe_python() {
+  local py="$TOOLS/py/bin/python"
+  if [ -x "$py" ] && "$py" -c "import stripe, sys; sys.exit(stripe.VERSION != '$STRIPE_PYTHON_VERSION')" 2>/dev/null; then
+    say "ok: stripe-python $STRIPE_PYTHON_VERSION"; return
+  fi
+  have python3 || apt_install python3 python3-venv
+  python3 -c "import venv, ensurepip" 2>/dev/null || apt_install python3-venv
+  say "installing stripe-python $STRIPE_PYTHON_VERSION into target/tools/py"
+  mkdir -p "$TOOLS"
+  python3 -m venv "$TOOLS/py"
+  "$TOOLS/py/bin/python" -m pip install --quiet --disable-pip-version-check "stripe==$STRIPE_PYTHON_VERSION"
+}
+
 # Tests source this file to call single steps.
 if [ "${BOOTSTRAP_SOURCE_ONLY:-}" = 1 ]; then return 0; fi
 
 what="${1:-all}"
 case "$what" in
   rust) ensure_wasm_toolchain; select_toolchain; ensure_cargo_leptos; ensure_wasm_bindgen; ensure_wasm_opt ;;
-  e2e)  ensure_end2end_deps; ensure_chromium ;;
+  e2e)  ensure_end2end_deps; ensure_chromium; ensure_stripe_python ;;
+  release) ensure_wasm_toolchain; select_toolchain; ensure_cargo_leptos; ensure_wasm_bindgen; ensure_wasm_opt
+        ensure_release_nightly ;;
   all)  ensure_wasm_toolchain; select_toolchain; ensure_cargo_leptos; ensure_wasm_bindgen; ensure_wasm_opt
-        ensure_end2end_deps; ensure_chromium ;;
-  *) die "usage: $0 [rust|e2e|all]" ;;
+        ensure_end2end_deps; ensure_chromium; ensure_stripe_python ;;
+  *) die "usage: $0 [rust|e2e|release|all]" ;;
 esac
 say "done ($what)"

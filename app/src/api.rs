@@ -3,8 +3,13 @@
 //! calls the service. Nothing else happens here.
 
 use crate::error::AppError;
-use crate::model::{AccountDetail, ClientConfig, CustomerDetails, LinkSession, LinkedAccount, TransactionsView};
+use crate::model::{
+    AccountDetail, BankPaymentStart, ClientConfig, CustomerDetails, LinkSession, LinkedAccount, PayTerms, Payment,
+    TransactionsView,
+};
 use leptos::prelude::*;
+
+pub mod developer;
 
 #[cfg(feature = "ssr")]
 mod ssr {
@@ -27,6 +32,43 @@ mod ssr {
                 tracing_log("request has no UserId (session middleware missing)");
                 AppError::Internal
             })
+    }
+
+    pub fn payments() -> Result<crate::service::SharedPayments, AppError> {
+        use_context::<crate::service::SharedPayments>().ok_or_else(|| {
+            tracing_log("PaymentService missing from context");
+            AppError::Internal
+        })
+    }
+
+    /// How the person accepted a mandate: the client address the edge
+    /// resolved (through trusted proxies only) and the browser's User-Agent.
+    pub fn acceptance() -> Result<crate::service::CustomerAcceptance, AppError> {
+        let parts = use_context::<http::request::Parts>().ok_or(AppError::Internal)?;
+        let ip = parts
+            .extensions
+            .get::<crate::service::ClientAddr>()
+            .map(|a| a.0)
+            .ok_or_else(|| {
+                tracing_log("request has no ClientAddr (edge middleware missing)");
+                AppError::Internal
+            })?;
+        let user_agent: String = parts
+            .headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(500)
+            .collect();
+        if user_agent.trim().is_empty() {
+            return Err(AppError::invalid(
+                "user_agent",
+                "Your browser sent no User-Agent; the bank mandate needs one.",
+            ));
+        }
+        Ok(crate::service::CustomerAcceptance { ip, user_agent })
     }
 
     /// Gives an error its HTTP status on the server-function response.
@@ -53,7 +95,11 @@ pub async fn load_client_config() -> Result<ClientConfig, AppError> {
 /// Starts a link: the Customer (once per user), then a new Session.
 /// `name` and `email` may be empty. `permissions` (required, at least one),
 /// `prefetch` and `account_types` are comma-separated wire names, e.g.
-/// `balances,transactions`; no account types means all.
+/// `balances,transactions`; no account types means all. `prefetch`
+/// (`balance`, `ownership`, `transactions`, each needing its permission;
+/// omitted or empty: none) is fetched at link time, and `transactions` also
+/// turns on daily updates when the link is confirmed. The page sends all
+/// that is shared unless the person unticks it.
 #[server(endpoint = "start_link")]
 pub async fn start_link(
     name: String,
@@ -168,6 +214,20 @@ pub async fn refresh_account(id: String, feature: String) -> Result<AccountDetai
     )
 }
 
+/// Starts every refresh the current user's accounts allow now (one per
+/// active account and shared kind of data, none running and none cooling
+/// down); answers the accounts with their refreshes as they now stand.
+#[server(endpoint = "refresh_all")]
+pub async fn refresh_all() -> Result<Vec<LinkedAccount>, AppError> {
+    ssr::respond(
+        async {
+            let user = ssr::current_user()?;
+            ssr::service()?.refresh_all(&user).await
+        }
+        .await,
+    )
+}
+
 /// Disconnects one of the current user's accounts.
 #[server(endpoint = "disconnect_account")]
 pub async fn disconnect_account(id: String) -> Result<AccountDetail, AppError> {
@@ -202,21 +262,117 @@ pub async fn set_subscription(id: String, subscribed: String) -> Result<AccountD
 
 /// One page of an account's stored transactions. `from` and `to` are
 /// `YYYY-MM-DD` or empty, `status` is `pending`, `posted`, `void` or empty,
-/// `page` starts at 1 (empty is 1).
+/// `q` is text the description contains (or empty), `page` starts at 1
+/// (empty is 1). The same filter without the page is
+/// `GET /api/transactions.csv?id=…&from=…&to=…&status=…&q=…` (a CSV download).
 #[server(endpoint = "load_transactions")]
 pub async fn load_transactions(
     id: String,
     #[server(default)] from: String,
     #[server(default)] to: String,
     #[server(default)] status: String,
+    #[server(default)] q: String,
     #[server(default)] page: String,
 ) -> Result<TransactionsView, AppError> {
     ssr::respond(
         async {
             let id = crate::model::AccountId::parse(&id)?;
-            let filter = crate::model::TransactionFilter::parse(&from, &to, &status, &page)?;
+            let filter = crate::model::TransactionFilter::parse(&from, &to, &status, &q, &page)?;
             let user = ssr::current_user()?;
             ssr::service()?.transactions(&user, &id, filter).await
+        }
+        .await,
+    )
+}
+
+/// The business the ACH mandate names.
+#[server(endpoint = "pay_terms")]
+pub async fn load_pay_terms() -> Result<PayTerms, AppError> {
+    ssr::respond(ssr::payments().map(|p| p.pay_terms()))
+}
+
+/// Pays from one of the current user's linked accounts: `amount` in dollars
+/// as typed (`12.50`), `description` may be empty, `name` is the account
+/// holder's, `attempt` is the page's id for this attempt (the same again
+/// pays once). Sending it means the person accepted the mandate shown.
+#[server(endpoint = "pay_from_account")]
+pub async fn pay_from_account(
+    id: String,
+    amount: String,
+    #[server(default)] description: String,
+    name: String,
+    attempt: String,
+) -> Result<Payment, AppError> {
+    ssr::respond(
+        async {
+            let id = crate::model::AccountId::parse(&id)?;
+            let request = crate::model::PaymentRequest::parse(&amount, &description, &name, &attempt)?;
+            let acceptance = ssr::acceptance()?;
+            let user = ssr::current_user()?;
+            ssr::payments()?.pay_from_account(&user, &id, request, acceptance).await
+        }
+        .await,
+    )
+}
+
+/// The current user's payments, newest first; `account` (a `fca_…`) or
+/// empty for all.
+#[server(endpoint = "payments")]
+pub async fn load_payments(#[server(default)] account: String) -> Result<Vec<Payment>, AppError> {
+    ssr::respond(
+        async {
+            let account = match account.trim() {
+                "" => None,
+                a => Some(crate::model::AccountId::parse(a)?),
+            };
+            let user = ssr::current_user()?;
+            ssr::payments()?.payments(&user, account.as_ref()).await
+        }
+        .await,
+    )
+}
+
+/// Cancels one of the current user's payments, where Stripe allows it.
+#[server(endpoint = "cancel_payment")]
+pub async fn cancel_payment(id: String) -> Result<Payment, AppError> {
+    ssr::respond(
+        async {
+            let id = crate::model::PaymentIntentId::parse(&id)?;
+            let user = ssr::current_user()?;
+            ssr::payments()?.cancel_payment(&user, &id).await
+        }
+        .await,
+    )
+}
+
+/// Pay by bank without linking first: creates the PaymentIntent; its client
+/// secret is in this response body only, for Stripe.js.
+#[server(endpoint = "start_bank_payment")]
+pub async fn start_bank_payment(
+    amount: String,
+    #[server(default)] description: String,
+    name: String,
+    attempt: String,
+) -> Result<BankPaymentStart, AppError> {
+    ssr::respond(
+        async {
+            let request = crate::model::PaymentRequest::parse(&amount, &description, &name, &attempt)?;
+            let user = ssr::current_user()?;
+            ssr::payments()?.start_bank_payment(&user, request).await
+        }
+        .await,
+    )
+}
+
+/// Reads one of the current user's payments from Stripe again (after
+/// Stripe.js changed it) and returns what is stored.
+#[server(endpoint = "sync_payment")]
+pub async fn sync_payment(id: String) -> Result<Payment, AppError> {
+    ssr::respond(
+        async {
+            let id = crate::model::PaymentIntentId::parse(&id)?;
+            let user = ssr::current_user()?;
+            ssr::payments()?.sync_payment(&user, &id).await
         }
         .await,
     )

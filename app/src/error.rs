@@ -43,6 +43,11 @@ pub enum AppError {
     /// Stripe could not be reached (network, timeout, 5xx after retries).
     #[error("Stripe could not be reached. Try again in a moment.")]
     Unavailable,
+    /// The app's database cannot be reached (down, restarting, out of
+    /// connections). Nothing was half-written; the same request works again
+    /// once it is back, without a restart.
+    #[error("Our database cannot be reached right now, so nothing was changed. Try again in a moment.")]
+    DatabaseUnavailable,
     /// Anything else; details are in the server log, not here.
     #[error("Something went wrong on our side. Try again.")]
     Internal,
@@ -64,6 +69,14 @@ impl AppError {
             }
             (Some("rate_limit"), _) | (_, 429) => "Stripe is busy right now. Try again in a minute.",
             (Some("idempotency_key_in_use"), _) | (_, 409) => "Stripe is still handling the same request. Try again in a moment.",
+            (Some("idempotency_error"), _) => {
+                "This payment was already submitted with other details. Reload the page and try again."
+            }
+            (Some("payment_intent_unexpected_state"), _) => "That payment can no longer be changed. Reload the page.",
+            (Some("amount_too_small" | "amount_too_large"), _) => "Stripe did not accept that amount.",
+            (Some("payment_method_unactivated" | "payment_method_not_available" | "payment_method_invalid_parameter"), _) => {
+                "This bank account cannot be debited. Relink it sharing account and routing numbers."
+            }
             (Some("parameter_invalid" | "parameter_missing" | "parameter_unknown"), _) => {
                 "Stripe did not accept that request. Check what you entered and try again."
             }
@@ -91,6 +104,7 @@ impl AppError {
             AppError::CrossSite => Some("cross_site"),
             AppError::TimedOut => Some("timed_out"),
             AppError::Unavailable => Some("stripe_unavailable"),
+            AppError::DatabaseUnavailable => Some("database_unavailable"),
             AppError::Internal => None,
             AppError::ServerFn(_) => Some("request_failed"),
         }
@@ -111,7 +125,7 @@ impl AppError {
             },
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::NoSession | AppError::CrossSite => StatusCode::FORBIDDEN,
-            AppError::TimedOut | AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::TimedOut | AppError::Unavailable | AppError::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal | AppError::ServerFn(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -162,6 +176,8 @@ mod tests {
         assert_eq!(stripe.status(), StatusCode::BAD_GATEWAY);
         assert_eq!(stripe.code(), Some("api_key_invalid"));
         assert_eq!(AppError::Unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(AppError::DatabaseUnavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(AppError::DatabaseUnavailable.code(), Some("database_unavailable"));
     }
 
     #[test]

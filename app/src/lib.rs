@@ -19,9 +19,9 @@ pub mod stripe_js;
 
 use crate::api::load_client_config;
 use crate::components::ModeBadge;
-use crate::pages::{AccountPage, Dashboard, LinkPage, NotFound};
+use crate::pages::{LinkPage, NotFound};
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Meta, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, Meta, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
@@ -38,6 +38,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
+                // The CSS, the JS glue and the wasm under the content-hashed
+                // names of the build (see server::assets), when it has them.
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -69,7 +72,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let config = OnceResource::new(load_client_config());
     view! {
-        <Stylesheet id="leptos" href="/pkg/fc_app.css"/>
         <Title text="Link your bank account"/>
         <Meta name="description" content="Link a bank account with Stripe Financial Connections."/>
         <leptos_meta::Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
@@ -78,6 +80,7 @@ pub fn App() -> impl IntoView {
             <nav class="nav">
                 <a href="/">"Link"</a>
                 <a href="/accounts" data-testid="nav-accounts">"Accounts"</a>
+                <a href="/payments" data-testid="nav-payments">"Payments"</a>
             </nav>
             <Suspense fallback=|| ()>
                 {move || config.get().and_then(Result::ok).map(|c| view! { <ModeBadge mode=c.mode/> })}
@@ -87,24 +90,39 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=LinkPage/>
-                    <Route path=path!("/accounts") view=Dashboard/>
-                    <Route path=path!("/accounts/:id") view=AccountPage/>
+                    <Route path=path!("/accounts") view={pages::dashboard()}/>
+                    <Route path=path!("/accounts/:id") view={pages::account()}/>
+                    <Route path=path!("/payments") view={pages::payments()}/>
+                    <Route path=path!("/payments/new") view={pages::pay_by_bank()}/>
+                    <Route path=path!("/developer") view={pages::developer()}/>
                 </Routes>
             </main>
+            <footer class="footer">
+                <a href="/developer" data-testid="footer-developer">"Developer panel"</a>
+                <span class="muted">" · every Stripe call made for you, live"</span>
+            </footer>
         </Router>
     }
 }
 
-/// The wasm entry point: hydrates the server-rendered page, then sets
+/// The wasm entry point: hydrates the server-rendered page (after fetching
+/// the wasm chunk of its route, when that route is lazy), then sets
 /// `window.__hydrated = true` so tests know clicks will be handled.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    // Debug builds name a panic in the console. The release wasm's panics
+    // abort at once (scripts/release.sh), so the hook would be dead weight.
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
-    let _ = js_sys::Reflect::set(
-        &js_sys::global(),
-        &wasm_bindgen::JsValue::from_str("__hydrated"),
-        &wasm_bindgen::JsValue::TRUE,
-    );
+    wasm_bindgen_futures::spawn_local(async {
+        leptos::mount::hydrate_from_async(leptos::tachys::dom::body(), App)
+            .await
+            .forget();
+        let _ = js_sys::Reflect::set(
+            &js_sys::global(),
+            &wasm_bindgen::JsValue::from_str("__hydrated"),
+            &wasm_bindgen::JsValue::TRUE,
+        );
+    });
 }

@@ -1,7 +1,9 @@
-//! Live account updates in the browser: follows the server's `/events`
-//! stream with gloo-net's EventSource, reconnecting when it drops. An
-//! `account` event names the account that changed; `resync` means updates
-//! may have been missed, so the page reloads what it shows.
+//! Live updates in the browser: follows the server's `/events` stream with
+//! gloo-net's EventSource, reconnecting when it drops. An `account` event
+//! names the account that changed, a `payment` event the payment, a
+//! `developer` event new entries in the developer log; `resync` means updates
+//! may have been missed, so the page reloads what it shows. The account page
+//! follows its account; the lists follow them all.
 
 use futures::channel::oneshot;
 use futures::future::{select, Either};
@@ -9,18 +11,55 @@ use futures::StreamExt;
 use gloo_net::eventsource::futures::EventSource;
 use std::time::Duration;
 
-/// Calls `changed` whenever the server reports that the account `id()`
-/// changed or that updates may have been missed, until `stopped` fires (the
-/// page went away).
-pub async fn follow_account(id: impl Fn() -> String + 'static, changed: impl Fn() + 'static, mut stopped: oneshot::Receiver<()>) {
+/// For as long as the current reactive owner (the page or component) lives:
+/// calls `changed` whenever the server reports that an account `wanted`
+/// accepts changed, or that updates may have been missed.
+pub fn on_account_changes(wanted: impl Fn(&str) -> bool + 'static, changed: impl Fn() + 'static) {
+    while_owner_lives("account", wanted, changed);
+}
+
+/// For as long as the current owner lives: calls `changed` whenever one of
+/// the user's payments changed (a `payment` event) or updates may have been
+/// missed.
+pub fn on_payment_changes(changed: impl Fn() + 'static) {
+    while_owner_lives("payment", |_| true, changed);
+}
+
+/// For as long as the current owner lives: calls `changed` whenever the
+/// user's developer log has new entries (a `developer` event) or updates may
+/// have been missed.
+pub fn on_developer_log_changes(changed: impl Fn() + 'static) {
+    while_owner_lives("developer", |_| true, changed);
+}
+
+/// Follows `kind` events until the current reactive owner is cleaned up.
+fn while_owner_lives(kind: &'static str, wanted: impl Fn(&str) -> bool + 'static, changed: impl Fn() + 'static) {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let stop = std::sync::Mutex::new(Some(stop));
+    leptos::prelude::on_cleanup(move || {
+        if let Some(s) = stop.lock().ok().and_then(|mut s| s.take()) {
+            let _ = s.send(());
+        }
+    });
+    leptos::task::spawn_local(follow(kind, wanted, changed, stopped));
+}
+
+/// Follows `/events`: calls `changed` for each `kind` event whose data
+/// `wanted` accepts, and for every `resync`, until `stopped` fires.
+async fn follow(
+    kind: &'static str,
+    wanted: impl Fn(&str) -> bool + 'static,
+    changed: impl Fn() + 'static,
+    mut stopped: oneshot::Receiver<()>,
+) {
     loop {
         if let Ok(mut source) = EventSource::new("/events") {
-            if let (Ok(accounts), Ok(resyncs)) = (source.subscribe("account"), source.subscribe("resync")) {
-                let mut updates = futures::stream::select(accounts, resyncs);
+            if let (Ok(updates), Ok(resyncs)) = (source.subscribe(kind), source.subscribe("resync")) {
+                let mut updates = futures::stream::select(updates, resyncs);
                 loop {
                     match select(updates.next(), &mut stopped).await {
-                        Either::Left((Some(Ok((kind, message))), _)) => {
-                            if kind == "resync" || message.data().as_string().as_deref() == Some(id().as_str()) {
+                        Either::Left((Some(Ok((event, message))), _)) => {
+                            if event == "resync" || message.data().as_string().is_some_and(|d| wanted(&d)) {
                                 changed();
                             }
                         }

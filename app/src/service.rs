@@ -4,11 +4,14 @@
 
 use crate::error::AppError;
 use crate::model::{
-    AccountDetail, AccountId, ClientConfig, CustomerDetails, DataFeature, LinkOptions, LinkSession, LinkedAccount, SessionId,
-    TransactionFilter, TransactionsView,
+    AccountDetail, AccountId, BankPaymentStart, ClientConfig, CustomerDetails, DataFeature, LinkOptions, LinkSession,
+    LinkedAccount, PayTerms, Payment, PaymentIntentId, PaymentRequest, SessionId, Transaction, TransactionFilter,
+    TransactionsView,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
+
+pub mod developer;
 
 /// The app user behind the browser's session cookie: anonymous, one per
 /// browser. **This is the login seam**: a product with its own accounts puts
@@ -55,6 +58,12 @@ pub trait LinkService: Send + Sync + 'static {
     /// pending, or unchanged when a refresh is not available yet).
     async fn refresh(&self, user: &UserId, id: &AccountId, feature: DataFeature) -> Result<AccountDetail, AppError>;
 
+    /// Starts, on each of the user's active accounts, a refresh of every
+    /// kind of data it shares that may start now (see
+    /// [`crate::model::Refreshes::may_start`]); returns the accounts as
+    /// they now stand.
+    async fn refresh_all(&self, user: &UserId) -> Result<Vec<LinkedAccount>, AppError>;
+
     /// Disconnects the account at Stripe; its last data stays readable.
     async fn disconnect(&self, user: &UserId, id: &AccountId) -> Result<AccountDetail, AppError>;
 
@@ -71,10 +80,69 @@ pub trait LinkService: Send + Sync + 'static {
     /// A page of the account's transactions from the app's own copy (kept in
     /// sync as refreshes settle), with the daily net flow for the chart.
     async fn transactions(&self, user: &UserId, id: &AccountId, filter: TransactionFilter) -> Result<TransactionsView, AppError>;
+
+    /// Every stored transaction of the account matching `filter` (its page
+    /// ignored), newest first, for the CSV export; another user's account is
+    /// `NotFound`.
+    async fn export_transactions(
+        &self,
+        user: &UserId,
+        id: &AccountId,
+        filter: TransactionFilter,
+    ) -> Result<Vec<Transaction>, AppError>;
 }
 
 /// How the service travels in Leptos context.
 pub type SharedService = Arc<dyn LinkService>;
+
+/// The client address the server's edge resolved for this request (the
+/// peer, or through `TRUSTED_PROXIES` the forwarded client), in the
+/// request's extensions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
+/// How the person accepted the ACH mandate: online, from this address and
+/// browser (Stripe's `mandate_data[customer_acceptance][online]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerAcceptance {
+    pub ip: std::net::IpAddr,
+    pub user_agent: String,
+}
+
+/// Payments (ACH Direct Debit), for the server functions.
+#[async_trait]
+pub trait PaymentService: Send + Sync + 'static {
+    /// The business the mandate text names.
+    fn pay_terms(&self) -> PayTerms;
+
+    /// Creates and confirms a PaymentIntent debiting one of the user's linked
+    /// accounts (another user's: `NotFound`, and Stripe is not asked). The
+    /// same `request.attempt` again pays once.
+    async fn pay_from_account(
+        &self,
+        user: &UserId,
+        account: &AccountId,
+        request: PaymentRequest,
+        acceptance: CustomerAcceptance,
+    ) -> Result<Payment, AppError>;
+
+    /// The user's payments, newest first: all, or from one of their accounts.
+    async fn payments(&self, user: &UserId, account: Option<&AccountId>) -> Result<Vec<Payment>, AppError>;
+
+    /// Cancels one of the user's payments where Stripe allows it.
+    async fn cancel_payment(&self, user: &UserId, id: &PaymentIntentId) -> Result<Payment, AppError>;
+
+    /// Pay by bank without linking first: a PaymentIntent whose client
+    /// secret goes to Stripe.js on the page that asked.
+    async fn start_bank_payment(&self, user: &UserId, request: PaymentRequest) -> Result<BankPaymentStart, AppError>;
+
+    /// Reads one of the user's payments from Stripe again (after Stripe.js
+    /// changed it in the browser) and stores it.
+    async fn sync_payment(&self, user: &UserId, id: &PaymentIntentId) -> Result<Payment, AppError>;
+}
+
+/// How the payment service travels in Leptos context.
+pub type SharedPayments = Arc<dyn PaymentService>;
 
 /// The pages' Content-Security-Policy, with `{nonce}` where each response's
 /// own nonce goes. The server puts it in context; the shell sets the header.

@@ -1,6 +1,10 @@
 //! Stripe.js through wasm-bindgen: load the script once, call the global
-//! `Stripe(pk)` factory, run `collectFinancialConnectionsAccounts` and turn its
-//! resolved value into typed Rust. Browser only; the SSR twin only errors.
+//! `Stripe(pk)` factory, run `collectFinancialConnectionsAccounts`,
+//! `collectBankAccountToken`, `collectBankAccountForPayment` and
+//! `confirmUsBankAccountPayment`, and turn their resolved values into typed
+//! Rust. Browser only; the SSR twin only errors.
+//! Every resolved value is also reported to the server's developer log
+//! (`report_stripe_js`, in the background; the server redacts it).
 
 use crate::model::{BankToken, StripeJsError};
 
@@ -19,6 +23,25 @@ pub enum TokenOutcome {
     Token(BankToken),
     /// Closed without choosing an account: no token and no error.
     Cancelled,
+    Error(StripeJsError),
+}
+
+/// The PaymentIntent as Stripe.js resolves it (publishable-key view: no
+/// secret in it is kept).
+#[derive(Clone, Debug, PartialEq)]
+pub struct IntentView {
+    pub id: String,
+    /// Stripe's status (`requires_payment_method` after a cancel,
+    /// `requires_confirmation` after collecting, `processing`, `requires_action`…).
+    pub status: String,
+    /// `requires_action` with microdeposits: where the person verifies them.
+    pub verification_url: Option<String>,
+}
+
+/// How `collectBankAccountForPayment` or `confirmUsBankAccountPayment` ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum IntentOutcome {
+    Intent(IntentView),
     Error(StripeJsError),
 }
 
@@ -49,6 +72,12 @@ mod imp {
 
         #[wasm_bindgen(method, catch, js_name = collectBankAccountToken)]
         fn collect_bank_account_token(this: &StripeInstance, options: &JsValue) -> Result<js_sys::Promise, JsValue>;
+
+        #[wasm_bindgen(method, catch, js_name = collectBankAccountForPayment)]
+        fn collect_bank_account_for_payment(this: &StripeInstance, options: &JsValue) -> Result<js_sys::Promise, JsValue>;
+
+        #[wasm_bindgen(method, catch, js_name = confirmUsBankAccountPayment)]
+        fn confirm_us_bank_account_payment(this: &StripeInstance, client_secret: &str) -> Result<js_sys::Promise, JsValue>;
     }
 
     const SCRIPT_ID: &str = "stripe-js";
@@ -56,6 +85,20 @@ mod imp {
     thread_local! {
         /// One `Stripe` instance per publishable key, made once.
         static INSTANCE: RefCell<Option<(String, StripeInstance)>> = const { RefCell::new(None) };
+    }
+
+    /// Sends what a Stripe.js call resolved with to the developer log, in
+    /// the background (a failure to report changes nothing for the flow).
+    fn report(call: crate::model::developer::StripeJsCall, value: &JsValue) {
+        let Some(json) = js_sys::JSON::stringify(value).ok().and_then(|s| s.as_string()) else {
+            return;
+        };
+        if json.len() > crate::model::developer::MAX_STRIPE_JS_RESULT {
+            return;
+        }
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = crate::api::developer::report_stripe_js(call.js_name().to_owned(), json).await;
+        });
     }
 
     fn js_message(value: &JsValue) -> String {
@@ -167,6 +210,7 @@ mod imp {
             .collect_bank_account_token(&secret_options(client_secret)?)
             .map_err(|e| LoadError(js_message(&e)))?;
         let value = JsFuture::from(promise).await.map_err(|e| LoadError(js_message(&e)))?;
+        report(crate::model::developer::StripeJsCall::CollectBankAccountToken, &value);
         let raw: RawTokenResult =
             serde_wasm_bindgen::from_value(value).map_err(|e| LoadError(format!("unexpected Stripe.js result: {e}")))?;
         Ok(match (raw.error, raw.token) {
@@ -185,11 +229,103 @@ mod imp {
         })
     }
 
+    #[derive(Deserialize)]
+    struct RawIntentResult {
+        #[serde(rename = "paymentIntent")]
+        intent: Option<RawIntent>,
+        error: Option<StripeJsError>,
+    }
+
+    #[derive(Deserialize)]
+    struct RawIntent {
+        id: String,
+        status: String,
+        #[serde(default)]
+        next_action: Option<RawNextAction>,
+    }
+
+    #[derive(Deserialize)]
+    struct RawNextAction {
+        #[serde(default)]
+        verify_with_microdeposits: Option<RawMicrodeposits>,
+    }
+
+    #[derive(Deserialize)]
+    struct RawMicrodeposits {
+        #[serde(default)]
+        hosted_verification_url: Option<String>,
+    }
+
+    async fn intent_outcome(
+        call: crate::model::developer::StripeJsCall,
+        promise: js_sys::Promise,
+    ) -> Result<IntentOutcome, LoadError> {
+        let value = JsFuture::from(promise).await.map_err(|e| LoadError(js_message(&e)))?;
+        report(call, &value);
+        let raw: RawIntentResult =
+            serde_wasm_bindgen::from_value(value).map_err(|e| LoadError(format!("unexpected Stripe.js result: {e}")))?;
+        match (raw.error, raw.intent) {
+            (Some(e), _) => Ok(IntentOutcome::Error(e)),
+            (None, Some(i)) => Ok(IntentOutcome::Intent(IntentView {
+                verification_url: i
+                    .next_action
+                    .and_then(|n| n.verify_with_microdeposits)
+                    .and_then(|v| v.hosted_verification_url)
+                    .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+                id: i.id,
+                status: i.status,
+            })),
+            (None, None) => Err(LoadError("Stripe.js returned neither a PaymentIntent nor an error.".into())),
+        }
+    }
+
+    /// `collectBankAccountForPayment`: the modal collects a bank account and
+    /// attaches it to the PaymentIntent, billed to `name`.
+    pub async fn collect_for_payment(
+        stripe: &StripeInstance,
+        client_secret: &str,
+        name: &str,
+    ) -> Result<IntentOutcome, LoadError> {
+        let set = |o: &js_sys::Object, k: &str, v: &JsValue| {
+            js_sys::Reflect::set(o, &k.into(), v)
+                .map(|_| ())
+                .map_err(|e| LoadError(js_message(&e)))
+        };
+        let (options, params, data, billing) = (
+            js_sys::Object::new(),
+            js_sys::Object::new(),
+            js_sys::Object::new(),
+            js_sys::Object::new(),
+        );
+        set(&billing, "name", &JsValue::from_str(name))?;
+        set(&data, "billing_details", billing.as_ref())?;
+        set(&params, "payment_method_type", &JsValue::from_str("us_bank_account"))?;
+        set(&params, "payment_method_data", data.as_ref())?;
+        set(&options, "clientSecret", &JsValue::from_str(client_secret))?;
+        set(&options, "params", params.as_ref())?;
+        let promise = stripe
+            .collect_bank_account_for_payment(&options)
+            .map_err(|e| LoadError(js_message(&e)))?;
+        intent_outcome(crate::model::developer::StripeJsCall::CollectBankAccountForPayment, promise).await
+    }
+
+    /// `confirmUsBankAccountPayment`: records the mandate and confirms.
+    pub async fn confirm_payment(stripe: &StripeInstance, client_secret: &str) -> Result<IntentOutcome, LoadError> {
+        let promise = stripe
+            .confirm_us_bank_account_payment(client_secret)
+            .map_err(|e| LoadError(js_message(&e)))?;
+        intent_outcome(crate::model::developer::StripeJsCall::ConfirmUsBankAccountPayment, promise).await
+    }
+
     pub async fn collect_accounts(stripe: &StripeInstance, client_secret: &str) -> Result<CollectOutcome, LoadError> {
         let promise = stripe
             .collect_financial_connections_accounts(&secret_options(client_secret)?)
             .map_err(|e| LoadError(js_message(&e)))?;
         let value = JsFuture::from(promise).await.map_err(|e| LoadError(js_message(&e)))?;
+        report(
+            crate::model::developer::StripeJsCall::CollectFinancialConnectionsAccounts,
+            &value,
+        );
         let raw: RawResult =
             serde_wasm_bindgen::from_value(value).map_err(|e| LoadError(format!("unexpected Stripe.js result: {e}")))?;
         match (raw.error, raw.session) {
@@ -205,7 +341,7 @@ mod imp {
 
 /// Loads Stripe.js from `url` (once) and returns `Stripe(publishable_key)`.
 #[cfg(feature = "hydrate")]
-pub use imp::{collect_accounts, collect_bank_token, load, StripeInstance};
+pub use imp::{collect_accounts, collect_bank_token, collect_for_payment, confirm_payment, load, StripeInstance};
 
 #[cfg(not(feature = "hydrate"))]
 mod imp_ssr {
@@ -226,7 +362,19 @@ mod imp_ssr {
     pub async fn collect_bank_token(_stripe: &StripeInstance, _client_secret: &str) -> Result<TokenOutcome, LoadError> {
         Err(LoadError("Stripe.js runs only in the browser.".into()))
     }
+
+    pub async fn collect_for_payment(
+        _stripe: &StripeInstance,
+        _client_secret: &str,
+        _name: &str,
+    ) -> Result<IntentOutcome, LoadError> {
+        Err(LoadError("Stripe.js runs only in the browser.".into()))
+    }
+
+    pub async fn confirm_payment(_stripe: &StripeInstance, _client_secret: &str) -> Result<IntentOutcome, LoadError> {
+        Err(LoadError("Stripe.js runs only in the browser.".into()))
+    }
 }
 
 #[cfg(not(feature = "hydrate"))]
-pub use imp_ssr::{collect_accounts, collect_bank_token, load, StripeInstance};
+pub use imp_ssr::{collect_accounts, collect_bank_token, collect_for_payment, confirm_payment, load, StripeInstance};

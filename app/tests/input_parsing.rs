@@ -46,9 +46,14 @@ proptest! {
     }
 
     #[test]
-    fn transaction_filters_parse_or_refuse(from in text(), to in text(), status in text(), page in text()) {
-        if let Ok(f) = TransactionFilter::parse(&from, &to, &status, &page) {
+    fn transaction_filters_parse_or_refuse(from in text(), to in text(), status in text(), q in text(), page in text()) {
+        if let Ok(f) = TransactionFilter::parse(&from, &to, &status, &q, &page) {
             prop_assert!(f.page >= 1);
+            if let Some(s) = &f.search {
+                prop_assert!(!s.is_empty() && s.chars().count() <= 100 && !s.chars().any(char::is_control));
+                let pattern = f.search_pattern().unwrap_or_default();
+                prop_assert!(pattern.starts_with('%') && pattern.ends_with('%'));
+            }
             if let (Some(a), Some(b)) = (f.from, f.to) {
                 prop_assert!(a <= b, "a range never ends before it starts");
             }

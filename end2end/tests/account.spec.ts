@@ -1,8 +1,9 @@
 import { expect, test } from "@playwright/test";
-import { linkAccounts, openLinkPage } from "./fixtures";
+import { linkAccounts, openLinkPage, withoutPrefetch } from "./fixtures";
 
 test("an account page refreshes its balance and can be disconnected", async ({ page }) => {
   await openLinkPage(page);
+  await withoutPrefetch(page);
   await linkAccounts(page);
   await page.getByTestId("account-link").first().click();
   await expect(page).toHaveURL(/\/accounts\/fca_/);
@@ -59,6 +60,7 @@ test("someone else's account page shows nothing of it", async ({ page, browser }
 test("ownership shows the owners and whether they match the name given", async ({ page }) => {
   await openLinkPage(page);
   await page.getByLabel(/^Name/).fill("Jenny Rosen");
+  await withoutPrefetch(page);
   await linkAccounts(page);
   await page.getByTestId("account-link").first().click();
   await expect(page.getByTestId("no-owners")).toBeVisible();
@@ -72,6 +74,7 @@ test("ownership shows the owners and whether they match the name given", async (
 test("an owner who is not the person linking is flagged", async ({ page }) => {
   await openLinkPage(page);
   await page.getByLabel(/^Name/).fill("Jenny Rosen");
+  await withoutPrefetch(page);
   await page.getByTestId("link-button").click();
   const m = page.frameLocator('[data-testid="stripe-sandbox-modal"]');
   await m.getByTestId("consent-agree").click();

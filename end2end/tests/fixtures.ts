@@ -6,6 +6,15 @@ export async function openLinkPage(page: Page) {
   await page.waitForFunction(() => (window as any).__hydrated === true);
 }
 
+/**
+ * Unticks "Fetch right away" (on by default) for the next link: the account
+ * arrives with no data, for tests of what a manual refresh does.
+ */
+export async function withoutPrefetch(page: Page) {
+  await page.getByText("More options").click();
+  for (const f of ["balance", "ownership", "transactions"]) await page.getByTestId(`prefetch-${f}`).uncheck();
+}
+
 /** The sandbox's Financial Connections modal (an iframe, like Stripe's). */
 export function modal(page: Page): FrameLocator {
   return page.frameLocator('[data-testid="stripe-sandbox-modal"]');
@@ -34,18 +43,40 @@ export async function swapClientSecret(page: Page, secret: string) {
 }
 
 /**
+ * Calls server function `name` from inside the page, as the page's own code
+ * would (same origin, this browser's session cookie), with a form body.
+ */
+export async function callServerFn(page: Page, name: string, body = ""): Promise<{ status: number; json: any }> {
+  return page.evaluate(
+    async ([name, body]) => {
+      const r = await fetch(`/api/${name}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body,
+      });
+      const text = await r.text();
+      let json = null;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        // not JSON (an empty or plain-text answer): the status says what happened
+      }
+      return { status: r.status, json };
+    },
+    [name, body] as const,
+  );
+}
+
+/**
  * Starts `collectBankAccountToken` through the page's own Stripe.js (a session
  * made by the app's start_link); its result lands in `window.__token`.
  */
 export async function startBankTokenFlow(page: Page) {
-  const session = await page.evaluate(async () => {
-    const r = await fetch("/api/start_link", {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: "name=&email=&permissions=balances,ownership,payment_method,transactions",
-    });
-    return r.json();
-  });
+  const { json: session } = await callServerFn(
+    page,
+    "start_link",
+    "name=&email=&permissions=balances,ownership,payment_method,transactions",
+  );
   await page.addScriptTag({ url: session.client.stripe_js_url });
   await page.evaluate((clientSecret) => {
     (window as any).__token = (window as any).Stripe("pk_test_sandbox").collectBankAccountToken({ clientSecret });

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { linkAccounts, modal, openLinkPage } from "./fixtures";
+import { linkAccounts, modal, openLinkPage, withoutPrefetch } from "./fixtures";
 
 const hydrated = () => (window as any).__hydrated === true;
 
@@ -9,6 +9,7 @@ test("link → dashboard → each section's data → reload keeps it → others 
 }) => {
   await openLinkPage(page);
   await page.getByLabel(/^Name/).fill("Jenny Rosen");
+  await withoutPrefetch(page);
   await linkAccounts(page);
   await expect(page.getByTestId("status-linked")).toHaveText("Linked 1 account.");
 

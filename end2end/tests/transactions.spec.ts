@@ -1,9 +1,10 @@
 import { expect, test, type Page } from "@playwright/test";
-import { linkAccounts, openLinkPage } from "./fixtures";
+import { linkAccounts, openLinkPage, withoutPrefetch } from "./fixtures";
 
 /** Links an account, opens its page and turns on daily updates; waits for the first sync. */
 async function accountWithTransactions(page: Page) {
   await openLinkPage(page);
+  await withoutPrefetch(page);
   await linkAccounts(page);
   await page.getByTestId("account-link").first().click();
   await expect(page).toHaveURL(/\/accounts\/fca_/);

@@ -14,7 +14,6 @@
 //! a timeout, so it always ends.
 
 use futures_util::stream::{self, StreamExt};
-use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 struct Options {
@@ -29,19 +28,9 @@ struct Options {
 const USAGE: &str = "usage: sandbox_flood --base http://127.0.0.1:PORT --pid PID \
                      [--keys N] [--customers N] [--description-bytes N] [--concurrency N]";
 
-/// Only loopback: 127.0.0.0/8, ::1 (or an IPv4-mapped loopback) and `localhost`.
-/// (The URL parser has already turned decimal, octal and hex IPv4 forms into
-/// dotted quads.)
-fn loopback(url: &reqwest::Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    match host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
-        Ok(IpAddr::V4(ip)) => ip.is_loopback(),
-        Ok(IpAddr::V6(ip)) => ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
-        Err(_) => host == "localhost",
-    }
-}
+#[path = "support/loopback.rs"]
+mod support;
+use support::loopback;
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut base = None;

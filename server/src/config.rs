@@ -16,6 +16,10 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://fc_app.db";
 pub const DEFAULT_DATABASE_MAX_CONNECTIONS: u32 = 10;
 /// How long one statement may run (PostgreSQL) or wait for a lock (SQLite).
 pub const DEFAULT_DATABASE_STATEMENT_TIMEOUT_MS: u64 = 10_000;
+/// How long a request waits for a database connection (a new one included)
+/// before it answers 503: short, so a database that is down fails requests
+/// quickly instead of holding them.
+pub const DEFAULT_DATABASE_ACQUIRE_TIMEOUT_MS: u64 = 3_000;
 
 /// Which Stripe the server talks to.
 #[derive(Clone, Debug)]
@@ -52,9 +56,71 @@ pub struct Config {
     pub api_base: Option<String>,
     pub stripe_js_url: Option<String>,
     pub database: DatabaseConfig,
+    /// `SANDBOX_DATABASE_URL`: where the embedded sandbox keeps its state
+    /// (`sqlite://PATH` or `memory`); unset, beside the app's SQLite file.
+    pub sandbox_database_url: Option<String>,
     /// How the HTTP edge protects itself.
     pub edge: EdgeConfig,
+    pub sessions: SessionConfig,
+    pub retention: RetentionConfig,
+    /// `DEVELOPER_LOG_QUEUE`: developer log entries waiting to be stored, at
+    /// most; past it new ones are dropped (and counted), never waited for.
+    pub developer_log_queue: usize,
+    /// `BUSINESS_NAME`: who the ACH mandate authorises to debit (default the app's name).
+    pub business_name: String,
 }
+
+/// How long a browser session lasts: ended by `SESSION_IDLE_SECS` without a
+/// request, or `SESSION_MAX_SECS` after it began, whichever comes first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionConfig {
+    pub idle: Duration,
+    pub max_age: Duration,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            idle: Duration::from_secs(30 * DAY_SECS),
+            max_age: Duration::from_secs(365 * DAY_SECS),
+        }
+    }
+}
+
+/// What is forgotten, and when (see `storage::retention`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetentionConfig {
+    /// `PRUNE_USERS_AFTER_SECS`: a user with no linked account and no
+    /// Customer, or no live session, is removed once this old.
+    pub users_after: Duration,
+    /// `PRUNE_PENDING_SESSIONS_AFTER_SECS`: unconfirmed link sessions.
+    pub pending_sessions_after: Duration,
+    /// `PRUNE_WEBHOOK_EVENTS_AFTER_SECS`: handled event ids (dedupe).
+    pub webhook_events_after: Duration,
+    /// `DEVELOPER_LOG_MAX_AGE_SECS`: developer log entries older than this.
+    pub developer_log_after: Duration,
+    /// `DEVELOPER_LOG_MAX_PER_USER`: each user keeps their newest this many.
+    pub developer_log_per_user: u32,
+    /// `PRUNE_INTERVAL_SECS`: how often each instance prunes.
+    pub interval: Duration,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            users_after: Duration::from_secs(DAY_SECS),
+            pending_sessions_after: Duration::from_secs(DAY_SECS),
+            webhook_events_after: Duration::from_secs(30 * DAY_SECS),
+            developer_log_after: Duration::from_secs(7 * DAY_SECS),
+            developer_log_per_user: 500,
+            interval: Duration::from_secs(3600),
+        }
+    }
+}
+
+const DAY_SECS: u64 = 86_400;
+/// `DEVELOPER_LOG_QUEUE`'s default.
+pub const DEFAULT_DEVELOPER_LOG_QUEUE: u64 = 1024;
 
 /// Which database holds the app's data, and how it is reached.
 #[derive(Clone)]
@@ -68,6 +134,10 @@ pub struct DatabaseConfig {
     /// (a wait for another instance's lock counts as a statement); SQLite's
     /// busy timeout, the only way a statement waits there.
     pub statement_timeout: Duration,
+    /// `DATABASE_ACQUIRE_TIMEOUT_MS`: how long a request waits for a pooled
+    /// connection (opening one included) before the database counts as
+    /// unavailable for it (503).
+    pub acquire_timeout: Duration,
 }
 
 impl DatabaseConfig {
@@ -77,6 +147,7 @@ impl DatabaseConfig {
             url: SecretString::from(url.into()),
             max_connections: DEFAULT_DATABASE_MAX_CONNECTIONS,
             statement_timeout: Duration::from_millis(DEFAULT_DATABASE_STATEMENT_TIMEOUT_MS),
+            acquire_timeout: Duration::from_millis(DEFAULT_DATABASE_ACQUIRE_TIMEOUT_MS),
         }
     }
 
@@ -92,6 +163,7 @@ impl fmt::Debug for DatabaseConfig {
             .field("url", &self.redacted_url())
             .field("max_connections", &self.max_connections)
             .field("statement_timeout", &self.statement_timeout)
+            .field("acquire_timeout", &self.acquire_timeout)
             .finish()
     }
 }
@@ -179,7 +251,8 @@ impl Default for EdgeConfig {
             serve: ServeOptions::default(),
             request_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(10),
-            events_per_user: 4,
+            // An account page follows two kinds of event (its account, its payments): four such tabs.
+            events_per_user: 8,
             events_total: 1000,
         }
     }
@@ -289,6 +362,8 @@ pub enum ConfigError {
     UnsupportedDatabase,
     #[error("{name} must be a whole number from {min} to {max}.")]
     OutOfRange { name: &'static str, min: u64, max: u64 },
+    #[error("BUSINESS_NAME must be printable text of at most 100 characters (the name ACH mandates authorise).")]
+    BadBusinessName,
 }
 
 fn is_live(key: &str) -> bool {
@@ -388,12 +463,24 @@ impl Config {
                 .filter(|n| (min..=max).contains(n))
                 .ok_or(ConfigError::OutOfRange { name, min, max }),
         };
+        let business_name = match nonempty(get("BUSINESS_NAME")) {
+            None => crate::service::DEFAULT_BUSINESS_NAME.to_owned(),
+            Some(n) if n.chars().count() <= 100 && !n.chars().any(char::is_control) => n,
+            Some(_) => return Err(ConfigError::BadBusinessName),
+        };
+        let (ds, dr, secs) = (SessionConfig::default(), RetentionConfig::default(), Duration::from_secs);
         let max_connections = number("DATABASE_MAX_CONNECTIONS", DEFAULT_DATABASE_MAX_CONNECTIONS.into(), 2, 1000)?;
         let statement_timeout_ms = number(
             "DATABASE_STATEMENT_TIMEOUT_MS",
             DEFAULT_DATABASE_STATEMENT_TIMEOUT_MS,
             100,
             3_600_000,
+        )?;
+        let acquire_timeout_ms = number(
+            "DATABASE_ACQUIRE_TIMEOUT_MS",
+            DEFAULT_DATABASE_ACQUIRE_TIMEOUT_MS,
+            100,
+            60_000,
         )?;
         Ok(Config {
             mode,
@@ -404,8 +491,46 @@ impl Config {
                 url: SecretString::from(database_url),
                 max_connections: u32::try_from(max_connections).unwrap_or(DEFAULT_DATABASE_MAX_CONNECTIONS),
                 statement_timeout: Duration::from_millis(statement_timeout_ms),
+                acquire_timeout: Duration::from_millis(acquire_timeout_ms),
             },
+            sandbox_database_url: nonempty(get("SANDBOX_DATABASE_URL")),
             edge: EdgeConfig::from_lookup(&get)?,
+            sessions: SessionConfig {
+                idle: secs(number("SESSION_IDLE_SECS", ds.idle.as_secs(), 60, 10 * 365 * DAY_SECS)?),
+                max_age: secs(number("SESSION_MAX_SECS", ds.max_age.as_secs(), 60, 10 * 365 * DAY_SECS)?),
+            },
+            retention: RetentionConfig {
+                users_after: secs(number(
+                    "PRUNE_USERS_AFTER_SECS",
+                    dr.users_after.as_secs(),
+                    60,
+                    3650 * DAY_SECS,
+                )?),
+                pending_sessions_after: secs(number(
+                    "PRUNE_PENDING_SESSIONS_AFTER_SECS",
+                    dr.pending_sessions_after.as_secs(),
+                    60,
+                    3650 * DAY_SECS,
+                )?),
+                // Stripe retries an event for up to three days: its id must outlive that.
+                webhook_events_after: secs(number(
+                    "PRUNE_WEBHOOK_EVENTS_AFTER_SECS",
+                    dr.webhook_events_after.as_secs(),
+                    4 * DAY_SECS,
+                    3650 * DAY_SECS,
+                )?),
+                developer_log_after: secs(number(
+                    "DEVELOPER_LOG_MAX_AGE_SECS",
+                    dr.developer_log_after.as_secs(),
+                    60,
+                    3650 * DAY_SECS,
+                )?),
+                developer_log_per_user: number("DEVELOPER_LOG_MAX_PER_USER", dr.developer_log_per_user.into(), 1, 100_000)?
+                    as u32,
+                interval: secs(number("PRUNE_INTERVAL_SECS", dr.interval.as_secs(), 1, 7 * DAY_SECS)?),
+            },
+            developer_log_queue: number("DEVELOPER_LOG_QUEUE", DEFAULT_DEVELOPER_LOG_QUEUE, 1, 1_000_000)? as usize,
+            business_name,
         })
     }
 
@@ -441,6 +566,18 @@ mod tests {
         let c = parse(&[]).unwrap();
         assert!(c.is_sandbox());
         assert!(parse(&[("STRIPE_SECRET_KEY", "  ")]).unwrap().is_sandbox());
+    }
+
+    #[test]
+    fn the_business_name_defaults_to_the_app_and_is_bounded() {
+        assert_eq!(parse(&[]).unwrap().business_name, "Bank Link");
+        assert_eq!(
+            parse(&[("BUSINESS_NAME", " Rocket Rides ")]).unwrap().business_name,
+            "Rocket Rides"
+        );
+        for bad in ["x".repeat(101), "Evil\nCorp".to_owned()] {
+            assert!(matches!(parse(&[("BUSINESS_NAME", &bad)]), Err(ConfigError::BadBusinessName)));
+        }
     }
 
     #[test]
@@ -527,12 +664,22 @@ mod tests {
             ("DATABASE_URL", "postgresql://app:hunter2@db.internal:5432/bank"),
             ("DATABASE_MAX_CONNECTIONS", "25"),
             ("DATABASE_STATEMENT_TIMEOUT_MS", "2500"),
+            ("DATABASE_ACQUIRE_TIMEOUT_MS", "750"),
         ])
         .unwrap();
         assert_eq!(
-            (c.database.max_connections, c.database.statement_timeout),
-            (25, Duration::from_millis(2500))
+            (
+                c.database.max_connections,
+                c.database.statement_timeout,
+                c.database.acquire_timeout
+            ),
+            (25, Duration::from_millis(2500), Duration::from_millis(750))
         );
+        assert_eq!(
+            parse(&[]).unwrap().database.acquire_timeout,
+            Duration::from_millis(DEFAULT_DATABASE_ACQUIRE_TIMEOUT_MS)
+        );
+        assert!(parse(&[("DATABASE_ACQUIRE_TIMEOUT_MS", "0")]).is_err());
         assert!(parse(&[("DATABASE_URL", "postgres://root@127.0.0.1/test")]).is_ok());
     }
 

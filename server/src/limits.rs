@@ -125,10 +125,15 @@ fn ip_key(ip: IpAddr) -> IpAddr {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
 
-/// Server functions that create objects at Stripe (a Session, and the
-/// user's Customer the first time): each counts against the address's
+/// Server functions that create objects at Stripe (a Session, a
+/// PaymentIntent, and the user's Customer the first time): each counts against the address's
 /// hourly quota of Stripe writes.
-pub const CREATES_STRIPE_OBJECTS: &[&str] = &["/api/start_link", "/api/start_bank_token"];
+pub const CREATES_STRIPE_OBJECTS: &[&str] = &[
+    "/api/start_link",
+    "/api/start_bank_token",
+    "/api/pay_from_account",
+    "/api/start_bank_payment",
+];
 
 pub struct Limits {
     per_ip: DefaultKeyedRateLimiter<IpAddr>,
@@ -199,6 +204,8 @@ pub async fn per_ip(State(limits): State<Arc<Limits>>, mut req: Request, next: N
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
     let ip = client_ip(peer, req.headers(), &limits.trusted_proxies);
     req.extensions_mut().insert(ClientIp(ip));
+    // The same address for the app's server functions (mandate acceptance).
+    req.extensions_mut().insert(app::service::ClientAddr(ip));
     if !exempt(req.uri().path()) {
         if let Some(wait) = Limits::wait(limits.per_ip.check_key(&ip_key(ip))) {
             tracing::info!(%ip, path = req.uri().path(), "rate limited (per IP)");

@@ -1,6 +1,8 @@
 //! Live updates for open pages: `GET /events` is a server-sent-event stream
 //! of `account` events (the account id as data) for the current user's
-//! accounts, sent when a webhook changed one of them, and of `resync` events
+//! accounts, sent when a webhook changed one of them, `payment` events (the
+//! PaymentIntent id) when one of their payments changed, `developer` events
+//! when the user's developer log has new entries, and `resync` events
 //! when updates may have been missed (the page then reloads). Streams are
 //! capped per user and per instance, send a heartbeat comment every 15 s,
 //! and all end at once when the server shuts down (browsers reconnect to
@@ -14,7 +16,7 @@
 mod relay;
 
 use crate::storage::Storage;
-use app::model::AccountId;
+use app::model::{AccountId, PaymentIntentId};
 use app::service::UserId;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -40,6 +42,10 @@ const RETRY_AFTER_SECS: u64 = 10;
 enum Update {
     /// A user's account changed.
     Account(UserId, AccountId),
+    /// A user's developer log has new entries.
+    Developer(UserId),
+    /// A user's payment changed.
+    Payment(UserId, PaymentIntentId),
     /// Updates may have been lost (another instance's, while the listener
     /// was down): every page reloads what it shows.
     Resync,
@@ -107,6 +113,23 @@ impl Live {
         let _ = self.tx.send(Update::Account(user, account)); // no page open: nobody to tell
     }
 
+    /// Tells `user`'s open pages, on every instance, that their developer
+    /// log has new entries.
+    pub fn developer_log_changed(&self, user: UserId) {
+        if let Some(relay) = &self.relay {
+            relay.publish_developer(&user);
+        }
+        let _ = self.tx.send(Update::Developer(user));
+    }
+
+    /// Tells `user`'s open pages, on every instance, that `payment` changed.
+    pub fn payment_changed(&self, user: UserId, payment: PaymentIntentId) {
+        if let Some(relay) = &self.relay {
+            relay.publish_payment(&user, &payment);
+        }
+        let _ = self.tx.send(Update::Payment(user, payment));
+    }
+
     /// Streams open now (for tests and metrics).
     pub fn open_streams(&self) -> usize {
         self.open.lock().unwrap_or_else(|e| e.into_inner()).total
@@ -138,7 +161,9 @@ impl Live {
             loop {
                 let event = match rx.recv().await {
                     Ok(Update::Account(u, account)) if u == slot.user => Event::default().event("account").data(account.as_str()),
-                    Ok(Update::Account(..)) => continue,
+                    Ok(Update::Developer(u)) if u == slot.user => Event::default().event("developer").data("log"),
+                    Ok(Update::Payment(u, id)) if u == slot.user => Event::default().event("payment").data(id.as_str()),
+                    Ok(Update::Account(..) | Update::Payment(..) | Update::Developer(_)) => continue,
                     // An event with empty data is never dispatched: say "all".
                     Ok(Update::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
                         Event::default().event("resync").data("all")

@@ -1,6 +1,9 @@
 //! [`LinkService`] on top of the Stripe client and storage: the flow's
 //! server-side rules (one Customer per user, one confirmable session per
-//! click, ownership checks on everything Stripe returns).
+//! click, ownership checks on everything Stripe returns). Payments
+//! ([`app::service::PaymentService`]) are in [`payments`].
+
+mod data;
 
 use crate::locks::LockKey;
 use crate::storage::{Held, Observed, Storage, TransactionSync};
@@ -16,6 +19,9 @@ use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
+mod payments;
+pub use payments::DEFAULT_BUSINESS_NAME;
+
 /// How often a user's accounts are compared with Stripe's list, at most.
 pub const RECHECK_ACCOUNTS_SECS: i64 = 300;
 
@@ -24,6 +30,8 @@ pub struct StripeService {
     storage: Arc<Storage>,
     client: ClientConfig,
     live: Arc<crate::live::Live>,
+    /// The business the ACH mandate names (`BUSINESS_NAME`).
+    business_name: String,
 }
 
 impl StripeService {
@@ -33,7 +41,14 @@ impl StripeService {
             storage,
             client,
             live,
+            business_name: DEFAULT_BUSINESS_NAME.to_owned(),
         }
+    }
+
+    /// Names `name` as the business in the ACH mandate text.
+    pub fn with_business_name(mut self, name: impl Into<String>) -> Self {
+        self.business_name = name.into();
+        self
     }
 
     /// The user's Customer, created on first use. Concurrent calls for one
@@ -116,12 +131,13 @@ impl LinkService for StripeService {
             .stripe
             .get(&format!("/v1/financial_connections/sessions/{session}"), &Form::new())
             .await?;
+        let read_at_ms = crate::clock::unix_now_ms();
         let holder = s.account_holder.as_ref().and_then(|h| h.customer.as_deref());
         if holder != Some(customer.as_str()) {
             tracing::warn!(session = %session, "session's account holder is not this user's customer");
             return Err(AppError::SessionMismatch);
         }
-        let mut accounts = s.accounts.data;
+        let mut accounts = s.accounts.data.clone();
         if s.accounts.has_more {
             accounts = self.list_accounts("session", session.as_str()).await?;
         }
@@ -134,7 +150,7 @@ impl LinkService for StripeService {
             return Err(AppError::SessionMismatch); // confirmed concurrently
         }
         tracing::info!(session = %session, linked = linked.len(), "confirmed link");
-        Ok(linked)
+        self.after_link(user, &s, read_at_ms, linked).await
     }
 
     async fn linked_accounts(&self, user: &UserId) -> Result<Vec<LinkedAccount>, AppError> {
@@ -169,6 +185,10 @@ impl LinkService for StripeService {
             .post(&format!("/v1/financial_connections/accounts/{id}/refresh"), &form, None)
             .await?;
         self.reconciled(user, a).await
+    }
+
+    async fn refresh_all(&self, user: &UserId) -> Result<Vec<LinkedAccount>, AppError> {
+        self.refresh_everything(user).await
     }
 
     async fn disconnect(&self, user: &UserId, id: &AccountId) -> Result<AccountDetail, AppError> {
@@ -221,6 +241,15 @@ impl LinkService for StripeService {
         self.authorize(user, id).await?;
         let today = Day::of(crate::clock::unix_now());
         Ok(self.storage.transactions(id, &filter, today).await?)
+    }
+
+    async fn export_transactions(
+        &self,
+        user: &UserId,
+        id: &AccountId,
+        filter: TransactionFilter,
+    ) -> Result<Vec<Transaction>, AppError> {
+        self.export(user, id, &filter).await
     }
 }
 
@@ -314,6 +343,7 @@ impl StripeService {
             _ => None,
         };
         let owner = known_owner.or_else(|| adopt.as_ref().map(|(u, _)| u.clone()));
+        crate::developer::attribute(owner.as_ref());
         // Accounts of other apps on the same Stripe account are only recorded.
         let fetched = fetched.filter(|_| owner.is_some());
         let fresh = fetched.as_ref().map(|(a, at_ms)| (LinkedAccount::from(a.clone()), *at_ms));
@@ -341,6 +371,7 @@ impl StripeService {
                 applied
             }
         };
+        crate::developer::applied(applied);
         tracing::info!(event = event_id, kind, applied, adopted = adopt.is_some(), "webhook event");
         if let (true, Some((a, _)), Some(owner)) = (applied, fresh, owner) {
             self.live.account_changed(owner, a.id);

@@ -1,5 +1,5 @@
 //! HTTP hardening shared by every route: security headers that still allow
-//! Stripe's OAuth popups, request tracing, body size and time limits, and —
+//! Stripe's OAuth popups, the access log, body size and time limits, and —
 //! for the app's own routes — the cross-site check on state-changing calls,
 //! `no-store` on personal pages and server-function answers, the pages'
 //! Content-Security-Policy (the shell sets it per response with its nonce;
@@ -21,7 +21,6 @@ use std::time::Duration;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 /// Largest request body any route accepts.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -47,7 +46,7 @@ pub fn harden(router: Router, https: bool) -> Router {
     } else {
         router
     };
-    router.layer(TraceLayer::new_for_http())
+    router.layer(axum::middleware::from_fn(crate::logging::access))
 }
 
 /// Refuses request bodies over [`MAX_BODY`] with 413, and bodies that stall

@@ -7,12 +7,18 @@
 //! configured secret is accepted. A verified event is recorded and applied in
 //! one transaction (redeliveries are no-ops), and the account it names is
 //! re-fetched from Stripe rather than taken from the payload, so arrival
-//! order does not matter.
+//! order does not matter. `payment_intent.*` events carry the PaymentIntent,
+//! which is stored unless a later state is (ordered by the event's `created`
+//! and the status's progress; a final status stays).
+//! An event that touched a user's data is recorded in their developer log,
+//! with the Stripe requests its processing made.
 
+use crate::developer::DevLog;
 use crate::service::StripeService;
 use crate::wire::signature::signed;
 /// Signing lives in the neutral [`crate::wire`] module (the sandbox signs with it too).
 pub use crate::wire::signature::{header, signature};
+use app::model::developer::{LogDetail, WebhookLog, WebhookOutcome};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -127,13 +133,15 @@ pub fn verify(header: &str, body: &[u8], secrets: &[SecretString], now: i64, tol
 pub struct Receiver {
     secrets: RwLock<Vec<SecretString>>,
     service: Arc<StripeService>,
+    developer: Arc<DevLog>,
 }
 
 impl Receiver {
-    pub fn new(secrets: Vec<SecretString>, service: Arc<StripeService>) -> Self {
+    pub fn new(secrets: Vec<SecretString>, service: Arc<StripeService>, developer: Arc<DevLog>) -> Self {
         Receiver {
             secrets: RwLock::new(secrets),
             service,
+            developer,
         }
     }
 
@@ -156,6 +164,9 @@ struct Event {
     id: String,
     #[serde(rename = "type")]
     kind: String,
+    /// Unix seconds: orders a PaymentIntent's events (they arrive in any order).
+    #[serde(default)]
+    created: i64,
     data: EventData,
 }
 
@@ -191,18 +202,51 @@ async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes
     if !id_ok {
         return (StatusCode::BAD_REQUEST, "not a Stripe event id");
     }
-    let account = event
-        .kind
-        .starts_with("financial_connections.account.")
-        .then(|| {
-            event.data.object["id"]
-                .as_str()
-                .and_then(|id| app::model::AccountId::parse(id).ok())
-        })
-        .flatten();
-    match r.service.apply_event(&event.id, &event.kind, account.as_ref()).await {
+    let (received_ms, started) = (crate::clock::unix_now_ms(), std::time::Instant::now());
+    let service = &r.service;
+    let applying = async {
+        if event.kind.starts_with("payment_intent.") {
+            // The signed payload's PaymentIntent, ordered by the event's time.
+            return service
+                .apply_payment_event(&event.id, &event.kind, event.created, &event.data.object)
+                .await;
+        }
+        let account = event
+            .kind
+            .starts_with("financial_connections.account.")
+            .then(|| {
+                event.data.object["id"]
+                    .as_str()
+                    .and_then(|id| app::model::AccountId::parse(id).ok())
+            })
+            .flatten();
+        service.apply_event(&event.id, &event.kind, account.as_ref()).await
+    };
+    // Recorded in the developer log of the user whose data it touched.
+    let (result, touched) = crate::developer::webhook(&r.developer, applying).await;
+    if let Some(user) = touched.user {
+        let outcome = match (&result, touched.applied) {
+            (Err(_), _) => WebhookOutcome::Failed,
+            (Ok(()), Some(false)) => WebhookOutcome::Duplicate,
+            (Ok(()), _) => WebhookOutcome::Applied,
+        };
+        let entry = WebhookLog {
+            event_id: event.id.clone(),
+            event_type: event.kind.chars().take(255).collect(),
+            outcome,
+            processing_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        };
+        r.developer.record(user, received_ms, LogDetail::Webhook(entry));
+    }
+    answer(result)
+}
+
+/// 2xx once applied (or recorded); anything else and Stripe delivers it again later.
+fn answer(applied: Result<(), app::error::AppError>) -> (StatusCode, &'static str) {
+    match applied {
         Ok(()) => (StatusCode::OK, "ok"),
         // Not 2xx: Stripe will deliver it again later.
+        Err(app::error::AppError::DatabaseUnavailable) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "not processed"),
     }
 }

@@ -238,7 +238,7 @@ async fn refresh_then_disconnect_an_account(db: TestDb) {
     assert_eq!(listed[0]["status"], "disconnected", "the stored copy is reconciled");
     let (s, err) = alice.call("refresh_account", &[("id", &id), ("feature", "balance")]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{err}");
-    assert_eq!(err["Stripe"]["code"], "account_inactive");
+    assert_eq!(err["Stripe"]["code"], "financial_connections_account_inactive");
     let (s, _) = alice.call("refresh_account", &[("id", &id), ("feature", "everything")]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }

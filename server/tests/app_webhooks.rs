@@ -3,6 +3,7 @@
 //! PostgreSQL.
 
 mod common;
+use server::clock::unix_now;
 
 use common::app::*;
 use common::until;
@@ -95,13 +96,6 @@ fn event(id: &str, kind: &str, account: &str, claimed_status: &str) -> String {
     .to_string()
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
 async fn only_correctly_signed_events_are_accepted(db: TestDb) {
     let app = stripe_mode(&db).await;
     let body = event(
@@ -112,17 +106,20 @@ async fn only_correctly_signed_events_are_accepted(db: TestDb) {
     );
     let sign = |secret: &str, t: i64| Some(server::webhooks::header(secret, t, body.as_bytes()));
     assert_eq!(app.deliver(&body, None).await, StatusCode::BAD_REQUEST);
-    assert_eq!(app.deliver(&body, sign("whsec_wrong", now())).await, StatusCode::BAD_REQUEST);
     assert_eq!(
-        app.deliver(&body, sign("whsec_new", now() - 301)).await,
+        app.deliver(&body, sign("whsec_wrong", unix_now())).await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        app.deliver(&body, sign("whsec_new", unix_now() - 301)).await,
         StatusCode::BAD_REQUEST
     );
     assert_eq!(app.deliver(&body, Some("t=1,v1=zz".into())).await, StatusCode::BAD_REQUEST);
     let tampered = body.replace("evt_sig", "evt_other");
-    let good_for_original = server::webhooks::header("whsec_new", now(), body.as_bytes());
+    let good_for_original = server::webhooks::header("whsec_new", unix_now(), body.as_bytes());
     assert_eq!(app.deliver(&tampered, Some(good_for_original)).await, StatusCode::BAD_REQUEST);
     // Both secrets work during rotation; an unknown account is acknowledged and ignored.
-    assert_eq!(app.deliver(&body, sign("whsec_old", now())).await, StatusCode::OK);
+    assert_eq!(app.deliver(&body, sign("whsec_old", unix_now())).await, StatusCode::OK);
     let body2 = event(
         "evt_sig2",
         "financial_connections.account.reactivated",
@@ -130,20 +127,26 @@ async fn only_correctly_signed_events_are_accepted(db: TestDb) {
         "active",
     );
     assert_eq!(
-        app.deliver(&body2, Some(server::webhooks::header("whsec_new", now(), body2.as_bytes())))
-            .await,
+        app.deliver(
+            &body2,
+            Some(server::webhooks::header("whsec_new", unix_now(), body2.as_bytes()))
+        )
+        .await,
         StatusCode::OK
     );
     let junk = "{\"hello\":1}";
     assert_eq!(
-        app.deliver(junk, Some(server::webhooks::header("whsec_new", now(), junk.as_bytes())))
+        app.deliver(junk, Some(server::webhooks::header("whsec_new", unix_now(), junk.as_bytes())))
             .await,
         StatusCode::BAD_REQUEST
     );
     let huge = "x".repeat(100 * 1024);
     assert_eq!(
-        app.deliver(&huge, Some(server::webhooks::header("whsec_new", now(), huge.as_bytes())))
-            .await,
+        app.deliver(
+            &huge,
+            Some(server::webhooks::header("whsec_new", unix_now(), huge.as_bytes()))
+        )
+        .await,
         StatusCode::PAYLOAD_TOO_LARGE
     );
 }
@@ -152,7 +155,7 @@ async fn events_are_applied_once_from_stripes_current_state(db: TestDb) {
     let app = stripe_mode(&db).await;
     let (cookie, id) = app.link().await;
     assert_eq!(app.status_of(&cookie).await, "active");
-    let signed = |body: &str| Some(server::webhooks::header("whsec_new", now(), body.as_bytes()));
+    let signed = |body: &str| Some(server::webhooks::header("whsec_new", unix_now(), body.as_bytes()));
 
     // Stripe says inactive; a late "reactivated" event claiming active arrives:
     // the app stores what Stripe says now, not what the event carried.
@@ -170,19 +173,6 @@ async fn events_are_applied_once_from_stripes_current_state(db: TestDb) {
     let next = event("evt_next", "financial_connections.account.reactivated", &id, "active");
     assert_eq!(app.deliver(&next, signed(&next)).await, StatusCode::OK);
     assert_eq!(app.status_of(&cookie).await, "active");
-}
-
-/// Reads an SSE response until `needle` appears or `wait` passes.
-async fn sse_contains(resp: &mut reqwest::Response, needle: &str, wait: Duration) -> bool {
-    let mut seen = String::new();
-    let deadline = tokio::time::Instant::now() + wait;
-    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, resp.chunk()).await {
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-        if seen.contains(needle) {
-            return true;
-        }
-    }
-    false
 }
 
 async fn open_pages_hear_about_their_accounts_changing(db: TestDb) {

@@ -297,7 +297,7 @@ async fn disconnected_and_inactive_accounts_refuse_refresh() {
     let (s, v) = refresh(&app, closed, "balance").await;
     assert_eq!(
         (s, v["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("account_inactive")),
+        (StatusCode::BAD_REQUEST, Some("financial_connections_account_inactive")),
         "{v}"
     );
 

@@ -13,7 +13,7 @@ fn rank(layer: &str) -> u8 {
         "resources" => 3,
         "work" => 2,
         "state" => 1,
-        "clock" | "kinds" | "catalog" | "data" | "params" | "form" | "error" | "config" | "urls" => 0,
+        "clock" | "kinds" | "catalog" | "data" | "params" | "form" | "error" | "config" | "urls" | "version" | "event_types" => 0,
         // `sandbox/mod.rs` and what it declares or re-exports (`router`,
         // `Sandbox`), and any module not placed in a layer here yet.
         _ => 5,

@@ -174,19 +174,6 @@ impl TwoInstances {
     }
 }
 
-/// Reads an SSE response until `needle` appears or `wait` passes.
-async fn sse_contains(resp: &mut reqwest::Response, needle: &str, wait: Duration) -> bool {
-    let mut seen = String::new();
-    let deadline = tokio::time::Instant::now() + wait;
-    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, resp.chunk()).await {
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-        if seen.contains(needle) {
-            return true;
-        }
-    }
-    false
-}
-
 fn account_event(id: &str, account: &str) -> String {
     serde_json::json!({"id": id, "object": "event", "type": "financial_connections.account.refreshed_balance",
         "data": {"object": {"id": account, "object": "financial_connections.account"}}})

@@ -1,33 +1,44 @@
 //! An account's stored transactions: the 90-day net-flow chart, filters
-//! (dates and status) and a paged list. Filters and page live in the URL
-//! query, so a reload, the back button or a shared link shows the same view,
-//! and the form and page links work before the wasm has loaded.
+//! (dates, status, a search of the description) and a paged list, with a
+//! CSV export of everything the filters match. Filters and page live in the
+//! URL query, so a reload, the back button or a shared link shows the same
+//! view, and the form, page links and export work before the wasm has loaded.
 
 use crate::api::load_transactions;
 use crate::components::ErrorNotice;
 use crate::model::transactions::PER_PAGE;
-use crate::model::{DailyFlow, Day, Money, Transaction, TransactionStatus, TransactionsView};
+use crate::model::{DailyFlow, Day, Money, RefreshState, Transaction, TransactionStatus, TransactionsView};
 use leptos::html;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
-/// The list and chart for account `id`, read from the app's own copy.
+/// The list and chart for account `id`, read from the app's own copy; read
+/// again when `refreshed` (the account's transaction refresh) changes.
 #[component]
-pub fn TransactionsPanel(id: String) -> impl IntoView {
+pub fn TransactionsPanel(id: String, #[prop(into)] refreshed: Signal<Option<RefreshState>>) -> impl IntoView {
     let query = use_query_map();
     let q = move |k: &str| query.read().get(k).unwrap_or_default();
     let account = id.clone();
     let view_data = Resource::new(
-        move || (q("from"), q("to"), q("status"), q("page")),
-        move |(from, to, status, page)| load_transactions(account.clone(), from, to, status, page),
+        move || {
+            let filter = TransactionFilterQuery::from_query(&q);
+            (filter, q("page"), refreshed.get())
+        },
+        move |(f, page, _)| load_transactions(account.clone(), f.from, f.to, f.status, f.q, page),
     );
     let base = format!("/accounts/{id}");
     let (action, clear) = (base.clone(), base.clone());
-    let (from_input, to_input, status_input) = (
+    // The export: the same filter, every page, as CSV.
+    let export = move || {
+        let f = TransactionFilterQuery::from_query(&q);
+        f.href(&format!("/api/transactions.csv?id={}", encode_component(&id)), 1)
+    };
+    let (from_input, to_input, status_input, search_input) = (
         NodeRef::<html::Input>::new(),
         NodeRef::<html::Input>::new(),
         NodeRef::<html::Select>::new(),
+        NodeRef::<html::Input>::new(),
     );
     // A plain GET form without the wasm; with it, the same query by client
     // navigation (leptos_router's <Form> lowercases the action, and Stripe
@@ -39,7 +50,8 @@ pub fn TransactionsPanel(id: String) -> impl IntoView {
         let from = from_input.get().map(|i| i.value()).unwrap_or_default();
         let to = to_input.get().map(|i| i.value()).unwrap_or_default();
         let status = status_input.get().map(|s| s.value()).unwrap_or_default();
-        let filter = TransactionFilterQuery { from, to, status };
+        let q = search_input.get().map(|i| i.value()).unwrap_or_default();
+        let filter = TransactionFilterQuery { from, to, status, q };
         navigate(
             &filter.href(&target, 1),
             NavigateOptions {
@@ -63,8 +75,14 @@ pub fn TransactionsPanel(id: String) -> impl IntoView {
                             .collect_view()}
                     </select>
                 </label>
+                <label>
+                    "Description"
+                    <input type="search" name="q" maxlength="100" node_ref=search_input data-testid="txn-search"
+                        placeholder="e.g. coffee" value=move || q("q") prop:value=move || q("q")/>
+                </label>
                 <button type="submit" class="secondary-button" data-testid="txn-apply">"Apply"</button>
                 <a href=clear class="clear" data-noscroll="true" data-testid="txn-clear">"Clear"</a>
+                <a href=export class="export" download rel="external" data-testid="txn-export">"Export CSV"</a>
             </div>
         </form>
         <Transition fallback=|| view! { <p class="muted">"Loading transactions…"</p> }>
@@ -80,28 +98,48 @@ pub fn TransactionsPanel(id: String) -> impl IntoView {
 }
 
 /// The filter as it travels in the URL.
+#[derive(Clone, Debug, PartialEq)]
 struct TransactionFilterQuery {
     from: String,
     to: String,
     status: String,
+    /// The description search.
+    q: String,
 }
 
 impl TransactionFilterQuery {
-    /// `base?from=…&to=…&status=…&page=p`, leaving out what is empty.
+    /// The filter in the page's URL query (`get` reads one parameter).
+    fn from_query(get: &impl Fn(&str) -> String) -> Self {
+        TransactionFilterQuery {
+            from: get("from"),
+            to: get("to"),
+            status: get("status"),
+            q: get("q"),
+        }
+    }
+
+    /// `base?from=…&to=…&status=…&q=…&page=p`, leaving out what is empty
+    /// (`&` instead of `?` when `base` has a query already).
     fn href(&self, base: &str, page: u32) -> String {
         let enc = |v: &str| encode_component(v);
-        let mut q: Vec<String> = [("from", &self.from), ("to", &self.to), ("status", &self.status)]
-            .into_iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| format!("{k}={}", enc(v)))
-            .collect();
+        let mut q: Vec<String> = [
+            ("from", &self.from),
+            ("to", &self.to),
+            ("status", &self.status),
+            ("q", &self.q),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", enc(v)))
+        .collect();
         if page > 1 {
             q.push(format!("page={page}"));
         }
+        let join = if base.contains('?') { '&' } else { '?' };
         if q.is_empty() {
             base.to_owned()
         } else {
-            format!("{base}?{}", q.join("&"))
+            format!("{base}{join}{}", q.join("&"))
         }
     }
 }
@@ -136,6 +174,7 @@ fn TransactionsBody(view: TransactionsView, base: String) -> impl IntoView {
             from: f.from.map(|d| d.to_string()).unwrap_or_default(),
             to: f.to.map(|d| d.to_string()).unwrap_or_default(),
             status: f.status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            q: f.search.clone().unwrap_or_default(),
         };
         move |p: u32| query.href(&base, p)
     };
@@ -143,7 +182,11 @@ fn TransactionsBody(view: TransactionsView, base: String) -> impl IntoView {
     let count = if view.matching == 0 {
         "No transactions match these filters.".to_owned()
     } else if past_end {
-        format!("This page is past the end: {} matching, on {pages} page(s).", view.matching)
+        format!(
+            "This page is past the end: {} matching, on {}.",
+            view.matching,
+            crate::model::count_of(pages as usize, "page", "pages")
+        )
     } else {
         format!("{first}–{last} of {} matching ({} stored)", view.matching, view.stored)
     };
@@ -265,6 +308,7 @@ mod tests {
             from: "2026-11-01".into(),
             to: String::new(),
             status: "posted".into(),
+            q: String::new(),
         };
         assert_eq!(
             q.href("/accounts/fca_Ab", 2),
@@ -278,13 +322,19 @@ mod tests {
             from: String::new(),
             to: String::new(),
             status: String::new(),
+            q: String::new(),
         };
         assert_eq!(empty.href("/a", 1), "/a");
         let hostile = TransactionFilterQuery {
             from: "x&page=9#".into(),
             to: String::new(),
             status: String::new(),
+            q: "café & co".into(),
         };
-        assert_eq!(hostile.href("/a", 1), "/a?from=x%26page%3D9%23");
+        assert_eq!(hostile.href("/a", 1), "/a?from=x%26page%3D9%23&q=caf%C3%A9%20%26%20co");
+        assert_eq!(
+            hostile.href("/api/transactions.csv?id=fca_1", 1),
+            "/api/transactions.csv?id=fca_1&from=x%26page%3D9%23&q=caf%C3%A9%20%26%20co"
+        );
     }
 }

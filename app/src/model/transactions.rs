@@ -13,6 +13,8 @@ pub const PER_PAGE: u32 = 20;
 pub const CHART_DAYS: usize = 90;
 /// Pages past this are refused (180 days of data never get near it).
 const MAX_PAGE: u32 = 10_000;
+/// Longest description search, in characters.
+pub const MAX_SEARCH: usize = 100;
 
 /// Where a transaction stands at the bank.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -169,14 +171,18 @@ pub struct TransactionFilter {
     /// Last day included.
     pub to: Option<Day>,
     pub status: Option<TransactionStatus>,
+    /// Text the description must contain (case-insensitive; trimmed, never empty).
+    #[serde(default)]
+    pub search: Option<String>,
     /// 1-based.
     pub page: u32,
 }
 
 impl TransactionFilter {
     /// Empty strings mean "no limit"; `status` is `pending`, `posted`, `void`
-    /// or empty for all; `page` is a number from 1.
-    pub fn parse(from: &str, to: &str, status: &str, page: &str) -> Result<Self, AppError> {
+    /// or empty for all; `search` is text of at most [`MAX_SEARCH`]
+    /// characters the description contains; `page` is a number from 1.
+    pub fn parse(from: &str, to: &str, status: &str, search: &str, page: &str) -> Result<Self, AppError> {
         let day = |raw: &str, field| {
             if raw.trim().is_empty() {
                 Ok(None)
@@ -196,6 +202,16 @@ impl TransactionFilter {
                 TransactionStatus::parse(s).ok_or_else(|| AppError::invalid("status", "Expected pending, posted or void."))?,
             ),
         };
+        let search = search.trim();
+        let search = if search.is_empty() {
+            None
+        } else if search.chars().count() > MAX_SEARCH {
+            return Err(AppError::invalid("q", "Search for at most 100 characters."));
+        } else if search.chars().any(char::is_control) {
+            return Err(AppError::invalid("q", "The search contains characters that are not allowed."));
+        } else {
+            Some(search.to_owned())
+        };
         let page = match page.trim() {
             "" => 1,
             p => p
@@ -204,7 +220,29 @@ impl TransactionFilter {
                 .filter(|p| (1..=MAX_PAGE).contains(p))
                 .ok_or_else(|| AppError::invalid("page", "That page does not exist."))?,
         };
-        Ok(TransactionFilter { from, to, status, page })
+        Ok(TransactionFilter {
+            from,
+            to,
+            status,
+            search,
+            page,
+        })
+    }
+
+    /// The search as a `LIKE` pattern on the lowercased description:
+    /// lowercased, `%`, `_` and `\` escaped (with `ESCAPE '\'`), in `%…%`.
+    pub fn search_pattern(&self) -> Option<String> {
+        let s = self.search.as_deref()?;
+        let mut p = String::with_capacity(s.len() + 2);
+        p.push('%');
+        for c in s.to_lowercase().chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                p.push('\\');
+            }
+            p.push(c);
+        }
+        p.push('%');
+        Some(p)
     }
 
     /// `[start, end)` in Unix seconds for the stored-data query.
@@ -301,28 +339,47 @@ mod tests {
 
     #[test]
     fn filters_parse_at_the_edge() {
-        let f = TransactionFilter::parse("2026-11-01", "2026-11-24", "posted", "2").unwrap();
+        let f = TransactionFilter::parse("2026-11-01", "2026-11-24", "posted", "", "2").unwrap();
         assert_eq!(f.status, Some(TransactionStatus::Posted));
         assert_eq!(f.time_range(), (Some(Day(20_758).start()), Some(Day(20_782).start())));
         assert_eq!(
-            TransactionFilter::parse("", "", "", "").unwrap(),
+            TransactionFilter::parse("", "", "", "", "").unwrap(),
             TransactionFilter {
                 page: 1,
                 ..Default::default()
             }
         );
-        assert_eq!(TransactionFilter::parse("", "", "all", "1").unwrap().status, None);
+        assert_eq!(TransactionFilter::parse("", "", "all", "", "1").unwrap().status, None);
         let field = |r: Result<TransactionFilter, AppError>| match r {
             Err(AppError::InvalidInput { field, .. }) => field,
             other => panic!("{other:?}"),
         };
-        assert_eq!(field(TransactionFilter::parse("2026-11-24", "2026-11-01", "", "1")), "to");
-        assert_eq!(field(TransactionFilter::parse("", "", "refunded", "1")), "status");
-        assert_eq!(field(TransactionFilter::parse("", "", "", "0")), "page");
-        assert_eq!(field(TransactionFilter::parse("", "", "", "10001")), "page");
-        assert_eq!(field(TransactionFilter::parse("yesterday", "", "", "1")), "from");
-        assert_eq!(field(TransactionFilter::parse("", "", "", "-1")), "page");
-        assert_eq!(field(TransactionFilter::parse("", "", "", "2.5")), "page");
+        assert_eq!(field(TransactionFilter::parse("2026-11-24", "2026-11-01", "", "", "1")), "to");
+        assert_eq!(field(TransactionFilter::parse("", "", "refunded", "", "1")), "status");
+        assert_eq!(field(TransactionFilter::parse("", "", "", "", "0")), "page");
+        assert_eq!(field(TransactionFilter::parse("", "", "", "", "10001")), "page");
+        assert_eq!(field(TransactionFilter::parse("yesterday", "", "", "", "1")), "from");
+        assert_eq!(field(TransactionFilter::parse("", "", "", "", "-1")), "page");
+        assert_eq!(field(TransactionFilter::parse("", "", "", "", "2.5")), "page");
+    }
+
+    #[test]
+    fn searches_are_bounded_and_become_escaped_patterns() {
+        let f = |q: &str| TransactionFilter::parse("", "", "", q, "");
+        assert_eq!(f("  ").unwrap().search, None);
+        assert_eq!(f(" Coffee ").unwrap().search_pattern().as_deref(), Some("%coffee%"));
+        assert_eq!(f("100%_a\\b").unwrap().search_pattern().as_deref(), Some("%100\\%\\_a\\\\b%"));
+        assert_eq!(
+            f("'; DROP TABLE x; --").unwrap().search.as_deref(),
+            Some("'; DROP TABLE x; --")
+        );
+        assert!(f(&"x".repeat(MAX_SEARCH)).is_ok());
+        for bad in ["x".repeat(MAX_SEARCH + 1), "a\u{0}b".to_owned(), "a\nb".to_owned()] {
+            assert!(
+                matches!(f(&bad), Err(AppError::InvalidInput { field, .. }) if field == "q"),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -2,49 +2,37 @@
 //! whether they match the name the user gave) and its transactions (daily
 //! updates on or off, chart, filtered pages), each with an honest,
 //! asynchronous Refresh (pending → succeeded/failed, and when the next one
-//! may run), and Disconnect with confirmation. Inactive and disconnected
-//! accounts keep their last data and offer a relink.
+//! may run), Pay (ACH Direct Debit, see `components::pay`) and its
+//! payments, and Disconnect with confirmation. Inactive and disconnected
+//! accounts keep their last data and offer a relink. A live update redraws
+//! only the parts whose data changed: no flicker, focus and scroll kept.
 
 use crate::api::{disconnect_account, load_account, refresh_account, set_subscription};
-use crate::components::{ErrorNotice, ErrorView, LinkState, StatusPanel, TransactionsPanel};
-use crate::model::{
-    AccountDetail, AccountStatus, AccountSubcategory, Balance, DataFeature, LinkOptions, NameMatch, Owner, Permission,
-    RefreshState, RefreshStatus,
+use crate::components::{
+    BalanceView, ErrorNotice, ErrorView, LinkState, OwnersView, PaySection, RefreshControl, StatusPanel, TransactionsPanel,
 };
+use crate::model::{utc, AccountDetail, AccountStatus, AccountSubcategory, DataFeature, LinkOptions, Permission};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
-
-/// `2026-11-24 13:05:09 UTC`, the same on the server and in the browser.
-pub fn utc(ts: i64) -> String {
-    let secs = ts.rem_euclid(crate::model::Day::SECONDS);
-    format!(
-        "{} {:02}:{:02}:{:02} UTC",
-        crate::model::Day::of(ts),
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
+    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
     let reload = RwSignal::new(0u32);
-    let detail = Resource::new(move || (id(), reload.get()), |(id, _)| load_account(id));
+    let detail = Resource::new(move || (id.get(), reload.get()), |(id, _)| load_account(id));
     // The newest answer from any action, shown in place of the loaded one
     // (only for the account in the URL: a relink moves to another).
     let latest = RwSignal::new(None::<AccountDetail>);
-    let action_answer = move || latest.get().filter(|d| d.account.id.as_str() == id());
+    let action_answer = move || latest.get().filter(|d| d.account.id.as_str() == id.get());
     let error = RwSignal::new(None::<ErrorView>);
     Effect::new(move |prev: Option<String>| {
-        let now = id();
+        let now = id.get();
         if prev.is_some_and(|p| p != now) {
             error.set(None);
         }
         now
     });
-
     let refresh = Action::new(|(id, feature): &(String, DataFeature)| refresh_account(id.clone(), feature.as_str().to_owned()));
     let disconnect = Action::new(|id: &String| disconnect_account(id.clone()));
     let subscribe = Action::new(|(id, on): &(String, bool)| set_subscription(id.clone(), on.to_string()));
@@ -63,38 +51,13 @@ pub fn AccountPage() -> impl IntoView {
         }
     });
 
-    // Live: the server says when a webhook changed this account (SSE).
+    // Live: the server says when a webhook changed this account (SSE). The
+    // reload's answer is newer than any action's, so it is the one shown.
     #[cfg(feature = "hydrate")]
-    {
-        let (stop, stopped) = futures::channel::oneshot::channel::<()>();
-        let stop = std::sync::Mutex::new(Some(stop));
-        on_cleanup(move || {
-            if let Some(s) = stop.lock().ok().and_then(|mut s| s.take()) {
-                let _ = s.send(());
-            }
-        });
-        let changed = move || {
-            latest.set(None);
-            reload.update(|n| *n += 1);
-        };
-        leptos::task::spawn_local(crate::live::follow_account(id, changed, stopped));
-    }
-
-    // Without webhooks (real Stripe and no `stripe listen`) nothing would say
-    // a refresh finished: look again, slowly, while one is pending.
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        let current = AccountDetail::newest(action_answer(), detail.get().and_then(Result::ok));
-        if current.is_some_and(|d| d.refreshing()) {
-            set_timeout(
-                move || {
-                    latest.set(None);
-                    reload.update(|n| *n += 1);
-                },
-                std::time::Duration::from_secs(10),
-            );
-        }
-    });
+    crate::live::on_account_changes(
+        move |changed| changed == id.get_untracked(),
+        move || reload.update(|n| *n += 1),
+    );
 
     // Relink: a new session with the same permissions and account type; on
     // success, the new account's page.
@@ -136,55 +99,96 @@ pub fn AccountPage() -> impl IntoView {
                 })
                 .unwrap_or(false);
             if ok {
-                disconnect.dispatch(id());
+                disconnect.dispatch(id.get_untracked());
             }
         }
     };
 
     view! {
         <p><a href="/accounts" class="back">"← All accounts"</a></p>
-        <Suspense fallback=|| view! { <section class="card"><p class="muted">"Loading account…"</p></section> }>
-            {move || {
-                let loaded = detail.get()?;
-                let shown = match (action_answer(), loaded) {
-                    (Some(action), Ok(reloaded)) => {
-                        Ok(action.newer(reloaded))
+        <Transition fallback=|| view! { <section class="card"><p class="muted">"Loading account…"</p></section> }>
+            {
+                // Made inside the transition, so that reading the resource
+                // through these memos is what it waits for (on the server
+                // and while hydrating). What the page shows: the newest of
+                // the loaded and the action answers (a reload keeps showing
+                // the previous answer until it arrives).
+                let shown = Memo::new(move |_| {
+                    let loaded = detail.get()?;
+                    Some(match (action_answer(), loaded) {
+                        (Some(action), Ok(reloaded)) => Ok(action.newer(reloaded)),
+                        (Some(action), Err(_)) => Ok(action),
+                        (None, Ok(loaded)) => Ok(loaded),
+                        (None, Err(e)) => Err(ErrorView::from(e)),
+                    })
+                });
+                // Which view: only another account, or an error instead of data, builds
+                // a new one; any other change updates the parts whose data changed.
+                let which = Memo::new(move |_| {
+                    shown.with(|s| {
+                        s.as_ref()
+                            .map(|r| r.as_ref().map(|d| d.account.id.clone()).map_err(Clone::clone))
+                    })
+                });
+
+                // Without webhooks (real Stripe and no `stripe listen`) nothing would say
+                // a refresh finished: look again, slowly, while one is pending.
+                #[cfg(feature = "hydrate")]
+                Effect::new(move |_| {
+                    if shown.with(|s| matches!(s, Some(Ok(d)) if d.refreshing())) {
+                        set_timeout(move || reload.update(|n| *n += 1), std::time::Duration::from_secs(10));
                     }
-                    (Some(action), Err(_)) => Ok(action),
-                    (None, loaded) => loaded,
-                };
-                Some(match shown {
-                    Err(e) => view! {
-                        <section class="card" data-testid="account-missing">
-                            <h1>"Account not available"</h1>
-                            <ErrorNotice error=e.into()/>
-                        </section>
-                    }
-                    .into_any(),
-                    Ok(d) => view! {
-                        <AccountView
-                            detail=d
-                            refreshing=refresh.pending()
-                            on_refresh=Callback::new(move |f: DataFeature| { refresh.dispatch((id(), f)); })
-                            on_disconnect=Callback::new(on_disconnect)
-                            disconnecting=disconnect.pending()
-                            on_subscribe=Callback::new(move |on: bool| { subscribe.dispatch((id(), on)); })
-                            subscribing=subscribe.pending()
-                            on_relink=Callback::new(on_relink.clone())
-                            relink_state=relink_state
-                        />
-                    }
-                    .into_any(),
-                })
-            }}
-        </Suspense>
+                });
+
+                view! {
+                    {move || detail.with(|_| ())}
+                    {move || which.get().map(|w| match w {
+                        Err(e) => view! {
+                            <section class="card" data-testid="account-missing">
+                                <h1>"Account not available"</h1>
+                                <ErrorNotice error=e/>
+                            </section>
+                        }
+                        .into_any(),
+                        Ok(_) => {
+                            let Some(Ok(first)) = shown.get_untracked() else {
+                                return ().into_any();
+                            };
+                            // This view's account, kept through a moment without one.
+                            let current = Memo::new(move |prev: Option<&AccountDetail>| match shown.get() {
+                                Some(Ok(d)) => d,
+                                _ => prev.cloned().unwrap_or_else(|| first.clone()),
+                            });
+                            view! {
+                                <AccountView
+                                    detail=current
+                                    refreshing=refresh.pending()
+                                    on_refresh=Callback::new(move |f: DataFeature| { refresh.dispatch((id.get_untracked(), f)); })
+                                    on_disconnect=Callback::new(on_disconnect)
+                                    disconnecting=disconnect.pending()
+                                    on_subscribe=Callback::new(move |on: bool| { subscribe.dispatch((id.get_untracked(), on)); })
+                                    subscribing=subscribe.pending()
+                                    on_relink=Callback::new(on_relink.clone())
+                                    relink_state=relink_state
+                                />
+                                // Pay: part of this account's view, so it hydrates with it.
+                                <PaySection id=Signal::derive(move || id.get()) account=Signal::derive(move || Some(current.get()))/>
+                            }
+                            .into_any()
+                        }
+                    })}
+                }
+            }
+        </Transition>
         {move || error.get().map(|e| view! { <ErrorNotice error=e testid="account-error"/> })}
     }
 }
 
+/// The account's sections, built once per account: every part reads only
+/// its slice of `detail`, so an update redraws just what changed.
 #[component]
 fn AccountView(
-    detail: AccountDetail,
+    detail: Memo<AccountDetail>,
     refreshing: Memo<bool>,
     on_refresh: Callback<DataFeature>,
     on_disconnect: Callback<()>,
@@ -194,42 +198,48 @@ fn AccountView(
     on_relink: Callback<(Vec<Permission>, AccountSubcategory)>,
     relink_state: ReadSignal<LinkState>,
 ) -> impl IntoView {
-    let a = detail.account.clone();
-    let status = a.status;
-    let active = status == AccountStatus::Active;
-    let name = a.display_name.clone().unwrap_or_else(|| a.subcategory.label().to_owned());
-    let can = |p: Permission| active && a.permissions.contains(&p);
+    let account = Memo::new(move |_| detail.with(|d| d.account.clone()));
+    let status = Memo::new(move |_| account.with(|a| a.status));
+    let active = Memo::new(move |_| status.get() == AccountStatus::Active);
+    let can = move |p: Permission| Memo::new(move |_| active.get() && account.with(|a| a.permissions.contains(&p)));
     let (balance_ok, ownership_ok, transactions_ok) = (
         can(Permission::Balances),
         can(Permission::Ownership),
         can(Permission::Transactions),
     );
-    let shares_transactions = a.permissions.contains(&Permission::Transactions);
-    let subscribed = detail.subscribed;
-    let id = a.id.to_string();
-    let status_label = match status {
+    let shares_transactions = Memo::new(move |_| account.with(|a| a.permissions.contains(&Permission::Transactions)));
+    let subscribed = Memo::new(move |_| detail.with(|d| d.subscribed));
+    let stored_at = Memo::new(move |_| detail.with(|d| d.stored_at));
+    let balance = Memo::new(move |_| detail.with(|d| d.balance.clone()));
+    let balance_refresh = Memo::new(move |_| detail.with(|d| d.balance_refresh.clone()));
+    let owners = Memo::new(move |_| detail.with(|d| d.owners.clone()));
+    let name_match = Memo::new(move |_| detail.with(|d| d.name_match));
+    let ownership_refresh = Memo::new(move |_| detail.with(|d| d.ownership_refresh.clone()));
+    let transaction_refresh = Memo::new(move |_| detail.with(|d| d.transaction_refresh.clone()));
+    let id = detail.with_untracked(|d| d.account.id.to_string());
+    let name = move || account.with(|a| a.display_name.clone().unwrap_or_else(|| a.subcategory.label().to_owned()));
+    let status_label = move || match status.get() {
         AccountStatus::Active => "Active",
         AccountStatus::Inactive => "Inactive",
         AccountStatus::Disconnected => "Disconnected",
         AccountStatus::Unknown => "Unknown",
     };
     view! {
-        <section class="card">
-            <p class="institution">{a.institution_name.clone()}</p>
+        <section class="card" data-testid="account-card">
+            <p class="institution">{move || account.with(|a| a.institution_name.clone())}</p>
             <h1 data-testid="account-name">{name}</h1>
             <p class="account-meta">
-                <span class="last4">{a.last4.clone().map(|l| format!("•••• {l}"))}</span>
-                <span class="kind">{format!("{} · {}", a.category.label(), a.subcategory.label())}</span>
-                <span class=format!("badge status-{}", status.as_str()) data-testid="account-status">{status_label}</span>
+                <span class="last4">{move || account.with(|a| a.last4.clone().map(|l| format!("•••• {l}")))}</span>
+                <span class="kind">{move || account.with(|a| format!("{} · {}", a.category.label(), a.subcategory.label()))}</span>
+                <span class=move || format!("badge status-{}", status.get().as_str()) data-testid="account-status">{status_label}</span>
             </p>
-            {detail.stored_at.map(|t| view! {
+            {move || stored_at.get().map(|t| view! {
                 <div class="status neutral" role="status" data-testid="stored-copy">
                     "Stripe cannot be reached right now, so this is what the app stored at "{utc(t)}
                     ". Refreshes and other actions may fail until it is back."
                 </div>
             })}
-            {(!active).then(|| {
-                let again = (a.permissions.clone(), a.subcategory);
+            {move || (!active.get()).then(|| {
                 view! {
                     <div class="status neutral" data-testid="relink-needed">
                         <span>"Relink needed: Stripe can no longer read this account, so its data below may be out of date."</span>
@@ -238,7 +248,7 @@ fn AccountView(
                             class="secondary-button"
                             data-testid="relink"
                             disabled=move || matches!(relink_state.get(), LinkState::Working(_))
-                            on:click=move |_| on_relink.run(again.clone())
+                            on:click=move |_| on_relink.run(account.with_untracked(|a| (a.permissions.clone(), a.subcategory)))
                         >
                             "Relink"
                         </button>
@@ -249,10 +259,10 @@ fn AccountView(
         </section>
         <section class="card" data-testid="balance-card">
             <h2>"Balance"</h2>
-            <BalanceView balance=detail.balance.clone()/>
+            <BalanceView balance=balance/>
             <RefreshControl
                 feature=DataFeature::Balance
-                state=detail.balance_refresh.clone()
+                state=balance_refresh
                 allowed=balance_ok
                 refreshing=refreshing
                 on_refresh=on_refresh
@@ -260,10 +270,10 @@ fn AccountView(
         </section>
         <section class="card" data-testid="ownership-card">
             <h2>"Ownership"</h2>
-            <OwnersView owners=detail.owners.clone() name_match=detail.name_match/>
+            <OwnersView owners=owners name_match=name_match/>
             <RefreshControl
                 feature=DataFeature::Ownership
-                state=detail.ownership_refresh.clone()
+                state=ownership_refresh
                 allowed=ownership_ok
                 refreshing=refreshing
                 on_refresh=on_refresh
@@ -273,16 +283,16 @@ fn AccountView(
             <h2>"Transactions"</h2>
             <div class="actions-row subscription">
                 <span data-testid="subscription-state">
-                    {if subscribed { "Daily updates are on: Stripe refreshes these every day." } else { "Daily updates are off." }}
+                    {move || if subscribed.get() { "Daily updates are on: Stripe refreshes these every day." } else { "Daily updates are off." }}
                 </span>
                 <button
                     type="button"
                     class="secondary-button"
                     data-testid="subscription-toggle"
-                    disabled=move || subscribing.get() || !transactions_ok
-                    on:click=move |_| on_subscribe.run(!subscribed)
+                    disabled=move || subscribing.get() || !transactions_ok.get()
+                    on:click=move |_| on_subscribe.run(!subscribed.get_untracked())
                 >
-                    {move || match (subscribing.get(), subscribed) {
+                    {move || match (subscribing.get(), subscribed.get()) {
                         (true, _) => "Saving…",
                         (false, true) => "Turn off daily updates",
                         (false, false) => "Turn on daily updates",
@@ -291,13 +301,13 @@ fn AccountView(
             </div>
             <RefreshControl
                 feature=DataFeature::Transactions
-                state=detail.transaction_refresh.clone()
+                state=transaction_refresh
                 allowed=transactions_ok
                 refreshing=refreshing
                 on_refresh=on_refresh
             />
-            {if shares_transactions {
-                view! { <TransactionsPanel id=id/> }.into_any()
+            {move || if shares_transactions.get() {
+                view! { <TransactionsPanel id=id.clone() refreshed=transaction_refresh/> }.into_any()
             } else {
                 view! {
                     <p class="muted" data-testid="transactions-not-shared">
@@ -308,7 +318,7 @@ fn AccountView(
                 .into_any()
             }}
         </section>
-        {(status != AccountStatus::Disconnected).then(|| view! {
+        {move || (status.get() != AccountStatus::Disconnected).then(|| view! {
             <section class="card">
                 <h2>"Disconnect"</h2>
                 <p class="muted">"Stop sharing this account's data. Linked data already here stays visible."</p>
@@ -323,120 +333,5 @@ fn AccountView(
                 </button>
             </section>
         })}
-    }
-}
-
-/// A refresh button with its honest status line.
-#[component]
-fn RefreshControl(
-    feature: DataFeature,
-    state: Option<RefreshState>,
-    /// The account is active and was linked with the permission.
-    allowed: bool,
-    refreshing: Memo<bool>,
-    on_refresh: Callback<DataFeature>,
-) -> impl IntoView {
-    let pending = state.as_ref().is_some_and(|r| r.status == RefreshStatus::Pending);
-    let what = feature.as_str();
-    let note = if allowed || state.is_some() {
-        refresh_note(state.as_ref())
-    } else {
-        "Not shared for this account.".to_owned()
-    };
-    view! {
-        <div class="actions-row">
-            <button
-                type="button"
-                class="primary"
-                data-testid=format!("refresh-{what}")
-                disabled=move || pending || refreshing.get() || !allowed
-                on:click=move |_| on_refresh.run(feature)
-            >
-                {if pending { "Refreshing…".to_owned() } else { format!("Refresh {what}") }}
-            </button>
-            <span class="muted" data-testid=format!("refresh-note-{what}")>{note}</span>
-        </div>
-    }
-}
-
-#[component]
-fn OwnersView(owners: Option<Vec<Owner>>, name_match: NameMatch) -> impl IntoView {
-    let Some(owners) = owners else {
-        return view! { <p class="muted" data-testid="no-owners">"Owners not fetched yet. Refresh to ask the bank."</p> }
-            .into_any();
-    };
-    let (class, text) = match name_match {
-        NameMatch::Matches => ("status success", "✓ An owner matches the name you gave."),
-        NameMatch::DoesNotMatch => ("status error", "✗ No owner matches the name you gave."),
-        NameMatch::NoNameGiven => ("status neutral", "Give your name when linking to compare it with the owners."),
-        NameMatch::NoOwnerData => ("status neutral", "The bank reported no owner names for this account."),
-    };
-    view! {
-        <p class=class data-testid="name-match">{text}</p>
-        <ul class="owners" data-testid="owners">
-            {owners
-                .into_iter()
-                .map(|o| view! {
-                    <li class="owner" data-testid="owner">
-                        <strong>{o.name.unwrap_or_else(|| "(no name)".to_owned())}</strong>
-                        {o.email.map(|e| view! { <span>{e}</span> })}
-                        {o.phone.map(|p| view! { <span>{p}</span> })}
-                        {o.address.map(|a| view! { <span class="muted">{a}</span> })}
-                    </li>
-                })
-                .collect_view()}
-        </ul>
-    }
-    .into_any()
-}
-
-fn refresh_note(r: Option<&RefreshState>) -> String {
-    match r {
-        None => "Never refreshed.".to_owned(),
-        Some(r) => match r.status {
-            RefreshStatus::Pending => format!("Refresh started {}; Stripe is asking the bank.", utc(r.last_attempted_at)),
-            RefreshStatus::Succeeded | RefreshStatus::Failed => {
-                let outcome = if r.status == RefreshStatus::Failed {
-                    "The last refresh failed"
-                } else {
-                    "Refreshed"
-                };
-                match r.next_refresh_available_at {
-                    Some(next) => format!(
-                        "{outcome} at {}. Next refresh available from {}.",
-                        utc(r.last_attempted_at),
-                        utc(next)
-                    ),
-                    None => format!("{outcome} at {}.", utc(r.last_attempted_at)),
-                }
-            }
-        },
-    }
-}
-
-#[component]
-fn BalanceView(balance: Option<Balance>) -> impl IntoView {
-    match balance {
-        None => view! { <p class="muted" data-testid="no-balance">"No balance yet. Refresh to fetch it from the bank."</p> }
-            .into_any(),
-        Some(b) => view! {
-            <p class="amount" data-testid="balance-current">{b.current.format()}</p>
-            {b.available.map(|m| view! { <p data-testid="balance-available">"Available: "{m.format()}</p> })}
-            {b.credit_used.map(|m| view! { <p data-testid="balance-credit-used">"Credit used: "{m.format()}</p> })}
-            <p class="muted">"As of "{utc(b.as_of)}</p>
-        }
-        .into_any(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utc_times_are_formatted_without_a_clock() {
-        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(utc(1_492_774_577), "2017-04-21 11:36:17 UTC");
-        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00 UTC");
     }
 }

@@ -1,23 +1,66 @@
-//! `/accounts`: every linked account with its last known balance, the
-//! total cash across them, and the user's name and email (which live on
-//! their Stripe Customer and are what ownership is compared with).
+//! `/accounts`: every linked account with its last known balance, when it
+//! last synced and where its refreshes stand (live: the list updates as
+//! they settle), **Refresh all**, the total cash across them, and the
+//! user's name and email (which live on their Stripe Customer and are what
+//! ownership is compared with).
 
-use crate::api::{linked_accounts, load_details, SaveDetails};
+use crate::api::{linked_accounts, load_details, RefreshAll, SaveDetails};
 use crate::components::{AccountList, ErrorNotice};
-use crate::model::total_cash;
+use crate::model::{count_of, total_cash};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
-    let accounts = Resource::new(|| (), |_| linked_accounts());
+    let reload = RwSignal::new(0u32);
+    let accounts = Resource::new(move || reload.get(), |_| linked_accounts());
+    // Live: any of the user's accounts changed (a refresh settled).
+    #[cfg(feature = "hydrate")]
+    crate::live::on_account_changes(|_| true, move || reload.update(|n| *n += 1));
+    let refresh_all = ServerAction::<RefreshAll>::new();
+    let pending = refresh_all.pending();
+    // Its answer has every account's refreshes as they now stand.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = refresh_all.value().get() {
+            reload.update(|n| *n += 1);
+        }
+    });
     view! {
         <section class="card">
             <div class="heading-row">
                 <h1>"Your accounts"</h1>
-                <a class="button-link" href="/" data-testid="link-another">"Link another account"</a>
+                <div class="actions-row">
+                    <button
+                        type="button"
+                        class="secondary-button"
+                        data-testid="refresh-all"
+                        disabled=move || pending.get()
+                        on:click=move |_| { refresh_all.dispatch(RefreshAll {}); }
+                    >
+                        {move || if pending.get() { "Starting refreshes…" } else { "Refresh all" }}
+                    </button>
+                    <a class="button-link" href="/" data-testid="link-another">"Link another account"</a>
+                </div>
             </div>
-            <Suspense fallback=|| view! { <p class="muted">"Loading accounts…"</p> }>
+            <div aria-live="polite">
+                {move || refresh_all.value().get().map(|r| match r {
+                    Ok(list) => {
+                        let running = list.iter().filter(|a| a.refreshes.any_pending()).count();
+                        view! {
+                            <p class="status neutral" role="status" data-testid="refresh-all-result">
+                                {if running == 0 {
+                                    "Nothing to refresh right now: each account is up to date or waiting for its next refresh.".to_owned()
+                                } else {
+                                    format!("Refreshing {}. This list updates as each finishes.", count_of(running, "account", "accounts"))
+                                }}
+                            </p>
+                        }
+                        .into_any()
+                    }
+                    Err(e) => view! { <ErrorNotice error=e.into() testid="refresh-all-error"/> }.into_any(),
+                })}
+            </div>
+            <Transition fallback=|| view! { <p class="muted">"Loading accounts…"</p> }>
                 {move || accounts.get().map(|r| match r {
                     Ok(list) => {
                         let total = total_cash(&list, "usd");
@@ -28,7 +71,7 @@ pub fn Dashboard() -> impl IntoView {
                                 <span class="amount">{total.map(|m| m.format()).unwrap_or_else(|| "—".to_owned())}</span>
                                 {(unknown > 0 && !list.is_empty()).then(|| view! {
                                     <span class="muted" data-testid="balances-unknown">
-                                        {format!("{unknown} account(s) have no balance yet: open one and refresh.")}
+                                        {format!("{} no balance yet.", count_of(unknown, "account has", "accounts have"))}
                                     </span>
                                 })}
                             </div>
@@ -38,7 +81,7 @@ pub fn Dashboard() -> impl IntoView {
                     }
                     Err(e) => view! { <ErrorNotice error=e.into()/> }.into_any(),
                 })}
-            </Suspense>
+            </Transition>
         </section>
         <YourDetails/>
     }

@@ -1,5 +1,9 @@
 //! `/`: "Link your bank account". Explains what is shared, takes an optional
-//! name and email, runs the Financial Connections modal and lists what was linked.
+//! name and email, runs the Financial Connections modal and lists what was
+//! linked. By default each shared kind of data is fetched at link time
+//! (Stripe's `prefetch[]`; for transactions, daily updates too), so the
+//! lists show balances as soon as the bank answers; "More options" turns
+//! that off.
 
 use crate::api::{confirm_link, linked_accounts, load_details, start_bank_token, start_link};
 use crate::components::{AccountList, ErrorNotice, ErrorView, LinkState, StatusPanel};
@@ -13,11 +17,15 @@ pub fn LinkPage() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let email = RwSignal::new(String::new());
     let permissions = RwSignal::new(Permission::ALL.to_vec());
-    let prefetch = RwSignal::new(Vec::<DataFeature>::new());
+    let prefetch = RwSignal::new(vec![DataFeature::Balance, DataFeature::Ownership, DataFeature::Transactions]);
     let account_types = RwSignal::new(Vec::<AccountSubcategory>::new());
     let token = RwSignal::new(None::<Result<BankToken, ErrorView>>);
     let (state, set_state) = signal(LinkState::Idle);
-    let accounts = Resource::new(|| (), |_| linked_accounts());
+    let reload = RwSignal::new(0u32);
+    let accounts = Resource::new(move || reload.get(), |_| linked_accounts());
+    // Live: prefetched data arriving for any of the user's accounts.
+    #[cfg(feature = "hydrate")]
+    crate::live::on_account_changes(|_| true, move || reload.update(|n| *n += 1));
     // Prefill what the user saved before, unless they already typed.
     let saved = LocalResource::new(load_details);
     Effect::new(move |_| {
@@ -46,9 +54,18 @@ pub fn LinkPage() -> impl IntoView {
         set_state.set(LinkState::Working("Starting a secure session…"));
         let (n, e) = (name.get_untracked(), email.get_untracked());
         let join = |items: Vec<&'static str>| items.join(",");
+        let shared = permissions.get_untracked();
         let options = (
-            join(permissions.get_untracked().into_iter().map(Permission::as_str).collect()),
-            join(prefetch.get_untracked().into_iter().map(DataFeature::as_str).collect()),
+            join(shared.iter().map(|p| p.as_str()).collect()),
+            // Only what is shared can be fetched.
+            join(
+                prefetch
+                    .get_untracked()
+                    .into_iter()
+                    .filter(|f| shared.contains(&f.needs()))
+                    .map(DataFeature::as_str)
+                    .collect(),
+            ),
             join(
                 account_types
                     .get_untracked()
@@ -60,7 +77,7 @@ pub fn LinkPage() -> impl IntoView {
         spawn_local(async move {
             let outcome = match run_link(n, e, options, set_state).await {
                 Ok(linked) => {
-                    accounts.refetch();
+                    reload.update(|n| *n += 1);
                     LinkState::Linked(linked.len())
                 }
                 Err(state) => state,
@@ -121,9 +138,10 @@ pub fn LinkPage() -> impl IntoView {
             <details class="options">
                 <summary>"More options"</summary>
                 <fieldset>
-                    <legend>"Fetch right away"</legend>
-                    {[(DataFeature::Balance, Permission::Balances), (DataFeature::Ownership, Permission::Ownership), (DataFeature::Transactions, Permission::Transactions)]
+                    <legend>"Fetch right away " <span class="muted">"(untick to fetch later yourself)"</span></legend>
+                    {[DataFeature::Balance, DataFeature::Ownership, DataFeature::Transactions]
                         .into_iter()
+                        .map(|f| (f, f.needs()))
                         .map(|(f, needs)| view! {
                             <label class="choice">
                                 <input
@@ -133,7 +151,10 @@ pub fn LinkPage() -> impl IntoView {
                                     prop:checked=move || prefetch.with(|v| v.contains(&f)) && permissions.with(|v| v.contains(&needs))
                                     on:change=move |ev| toggle(prefetch, f, event_target_checked(&ev))
                                 />
-                                {f.label()}
+                                {match f {
+                                    DataFeature::Transactions => "Transactions, then daily updates",
+                                    other => other.label(),
+                                }}
                             </label>
                         })
                         .collect_view()}
@@ -201,14 +222,14 @@ pub fn LinkPage() -> impl IntoView {
         </section>
         <section class="card">
             <h2>"Linked accounts"</h2>
-            <Suspense fallback=|| view! { <p class="muted">"Loading accounts…"</p> }>
+            <Transition fallback=|| view! { <p class="muted">"Loading accounts…"</p> }>
                 {move || {
                     accounts.get().map(|result| match result {
                         Ok(list) => view! { <AccountList accounts=list/> }.into_any(),
                         Err(e) => view! { <ErrorNotice error=e.into()/> }.into_any(),
                     })
                 }}
-            </Suspense>
+            </Transition>
         </section>
     }
 }

@@ -1,5 +1,6 @@
 //! Live updates between instances on PostgreSQL. Each update this instance
-//! makes is published with `NOTIFY` (ids only: instance, user, account) by a
+//! makes is published with `NOTIFY` (ids only: instance, user, and the
+//! account, the payment, or `developer` for a developer-log update) by a
 //! publisher task; one listener task feeds what the other instances
 //! published into the local broadcast, skipping this instance's own (already
 //! delivered locally). When the listener's connection was lost, whatever
@@ -9,7 +10,7 @@
 use super::Update;
 use crate::storage::notify::{Heard, Listener};
 use crate::storage::Storage;
-use app::model::AccountId;
+use app::model::{AccountId, PaymentIntentId};
 use app::service::UserId;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -28,7 +29,15 @@ struct Message {
     /// The publishing instance (random per process).
     from: String,
     user: String,
+    /// The account that changed (empty for a payment).
+    #[serde(default)]
     account: String,
+    /// The payment that changed, if it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    payment: Option<String>,
+    /// The user's developer log changed (no account).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    developer: bool,
 }
 
 pub(super) struct Relay {
@@ -49,16 +58,41 @@ pub(super) fn start(storage: Arc<Storage>, updates: broadcast::Sender<Update>, s
 
 impl Relay {
     pub(super) fn publish(&self, user: &UserId, account: &AccountId) {
-        let message = Message {
+        self.send(Message {
             from: self.instance.clone(),
             user: user.as_str().to_owned(),
             account: account.as_str().to_owned(),
-        };
+            payment: None,
+            developer: false,
+        });
+    }
+
+    pub(super) fn publish_payment(&self, user: &UserId, payment: &PaymentIntentId) {
+        self.send(Message {
+            from: self.instance.clone(),
+            user: user.as_str().to_owned(),
+            account: String::new(),
+            payment: Some(payment.as_str().to_owned()),
+            developer: false,
+        });
+    }
+
+    pub(super) fn publish_developer(&self, user: &UserId) {
+        self.send(Message {
+            from: self.instance.clone(),
+            user: user.as_str().to_owned(),
+            account: String::new(),
+            payment: None,
+            developer: true,
+        });
+    }
+
+    fn send(&self, message: Message) {
         let Ok(payload) = serde_json::to_string(&message) else {
             return;
         };
         if self.outbox.try_send(payload).is_err() {
-            tracing::warn!(account = %account, "live-update outbox full or closed: other instances miss this update");
+            tracing::warn!("live-update outbox full or closed: other instances miss this update");
         }
     }
 }
@@ -115,6 +149,18 @@ fn update_from(heard: Heard, instance: &str) -> Option<Update> {
             return None;
         }
     };
+    if message.developer && !message.user.is_empty() {
+        return Some(Update::Developer(UserId::new(message.user)));
+    }
+    if let Some(payment) = &message.payment {
+        return match PaymentIntentId::parse(payment) {
+            Ok(id) if !message.user.is_empty() => Some(Update::Payment(UserId::new(message.user), id)),
+            _ => {
+                tracing::warn!("ignoring a live-update notification without a valid user and payment");
+                None
+            }
+        };
+    }
     match AccountId::parse(&message.account) {
         Ok(account) if !message.user.is_empty() => Some(Update::Account(UserId::new(message.user), account)),
         _ => {
@@ -171,6 +217,13 @@ mod tests {
             "ours went out locally"
         );
         assert!(matches!(update_from(Heard::Missed, "a"), Some(Update::Resync)));
+        let developer = Heard::Message(serde_json::json!({"from": "b", "user": "u1", "developer": true}).to_string());
+        assert!(matches!(update_from(developer, "a"), Some(Update::Developer(u)) if u.as_str() == "u1"));
+        let paid = serde_json::json!({"from": "b", "user": "u1", "payment": "pi_1"}).to_string();
+        let Some(Update::Payment(user, payment)) = update_from(Heard::Message(paid), "a") else {
+            panic!("another instance's payment update is delivered");
+        };
+        assert_eq!((user.as_str(), payment.as_str()), ("u1", "pi_1"));
     }
 
     #[test]
@@ -182,6 +235,8 @@ mod tests {
             message("b", "", "fca_1"),
             message("b", "u1", "cus_1"),
             message("b", "u1", &format!("fca_{}", "x".repeat(300))),
+            Heard::Message(serde_json::json!({"from": "b", "user": "u1", "payment": "fca_1"}).to_string()),
+            Heard::Message(serde_json::json!({"from": "b", "user": "", "payment": "pi_1"}).to_string()),
         ] {
             assert!(update_from(heard, "a").is_none());
         }

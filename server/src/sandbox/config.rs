@@ -5,7 +5,51 @@
 
 use crate::sandbox::urls::allowed_host;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// Where the sandbox keeps its state: `SANDBOX_DATABASE_URL`, either
+/// `sqlite://PATH` (its own SQLite file, created when missing) or `memory`
+/// (nothing survives a restart; SQLite's `sqlite::memory:` means the same).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StateFile {
+    Memory,
+    Sqlite(PathBuf),
+}
+
+impl StateFile {
+    /// `SANDBOX_DATABASE_URL`'s value, or `default` when it is unset or empty.
+    pub fn parse(value: Option<&str>, default: StateFile) -> Result<Self, String> {
+        match value.map(str::trim).filter(|v| !v.is_empty()) {
+            None => Ok(default),
+            Some("memory") => Ok(StateFile::Memory),
+            Some(v) => Self::from_sqlite_url(v)
+                .ok_or_else(|| format!("SANDBOX_DATABASE_URL={v:?}: must be sqlite://PATH (the sandbox's own file) or memory")),
+        }
+    }
+
+    /// [`Self::parse`] on the process environment.
+    pub fn from_env(default: StateFile) -> Result<Self, String> {
+        Self::parse(std::env::var("SANDBOX_DATABASE_URL").ok().as_deref(), default)
+    }
+
+    /// The file a `sqlite:` URL names (`sqlite://a/b.db`, `sqlite:b.db?mode=rwc`),
+    /// or memory for SQLite's in-memory URLs; `None` for anything else.
+    pub fn from_sqlite_url(url: &str) -> Option<Self> {
+        let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        if path.is_empty() || path == ":memory:" || query.split('&').any(|kv| kv == "mode=memory") {
+            return Some(StateFile::Memory);
+        }
+        Some(StateFile::Sqlite(PathBuf::from(path)))
+    }
+
+    /// A state file beside `file`: `data/fc_app.db` → `data/fc_app.sandbox.db`.
+    pub fn beside(file: &Path) -> Self {
+        let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        StateFile::Sqlite(file.with_file_name(format!("{stem}.sandbox.db")))
+    }
+}
 
 /// How long refreshes take and how soon another may start.
 #[derive(Clone, Copy, Debug)]
@@ -14,11 +58,15 @@ pub struct Timing {
     pub refresh_cooldown_secs: i64,
     /// How often a `subscribe`d account refreshes its transactions (Stripe: daily).
     pub subscription_interval: Duration,
+    /// How long a confirmed bank payment stays `processing` before it
+    /// succeeds or fails (Stripe live: up to 4 business days).
+    pub payment_delay: Duration,
 }
 
 impl Timing {
-    /// `SANDBOX_REFRESH_DELAY_MS` (default 1000) and
-    /// `SANDBOX_REFRESH_COOLDOWN_SECS` (default 10); unparsable values keep the default.
+    /// `SANDBOX_REFRESH_DELAY_MS` (default 1000),
+    /// `SANDBOX_REFRESH_COOLDOWN_SECS` (default 10) and
+    /// `SANDBOX_PAYMENT_DELAY_MS` (default 2000); unparsable values keep the default.
     pub fn from_env() -> Self {
         let d = Self::default();
         Timing {
@@ -29,6 +77,9 @@ impl Timing {
                 .map(|s| s as i64)
                 .unwrap_or(d.refresh_cooldown_secs),
             subscription_interval: d.subscription_interval,
+            payment_delay: env_u64("SANDBOX_PAYMENT_DELAY_MS")
+                .map(Duration::from_millis)
+                .unwrap_or(d.payment_delay),
         }
     }
 }
@@ -39,6 +90,7 @@ impl Default for Timing {
             refresh_delay: Duration::from_secs(1),
             refresh_cooldown_secs: 10,
             subscription_interval: Duration::from_secs(24 * 60 * 60),
+            payment_delay: Duration::from_secs(2),
         }
     }
 }
@@ -204,6 +256,37 @@ mod tests {
             let e = Limits::from_vars(vars(&[("SANDBOX_MAX_OBJECTS", bad)])).unwrap_err();
             assert!(e.contains("SANDBOX_MAX_OBJECTS"), "{e}");
         }
+    }
+
+    #[test]
+    fn state_file_locations() {
+        let file = |p: &str| StateFile::Sqlite(PathBuf::from(p));
+        let default = file("sandbox.db");
+        assert_eq!(StateFile::parse(None, default.clone()), Ok(default.clone()));
+        assert_eq!(StateFile::parse(Some(" "), default.clone()), Ok(default.clone()));
+        assert_eq!(StateFile::parse(Some("memory"), default.clone()), Ok(StateFile::Memory));
+        assert_eq!(
+            StateFile::parse(Some("sqlite::memory:"), default.clone()),
+            Ok(StateFile::Memory)
+        );
+        assert_eq!(
+            StateFile::parse(Some("sqlite://x.db?mode=memory"), default.clone()),
+            Ok(StateFile::Memory)
+        );
+        assert_eq!(
+            StateFile::parse(Some("sqlite://target/s.db"), default.clone()),
+            Ok(file("target/s.db"))
+        );
+        assert_eq!(
+            StateFile::parse(Some("sqlite:///abs/s.db?mode=rwc"), default.clone()),
+            Ok(file("/abs/s.db"))
+        );
+        for bad in ["postgres://db/x", "s.db", "mem"] {
+            let e = StateFile::parse(Some(bad), default.clone()).unwrap_err();
+            assert!(e.contains("SANDBOX_DATABASE_URL"), "{e}");
+        }
+        assert_eq!(StateFile::beside(Path::new("data/fc_app.db")), file("data/fc_app.sandbox.db"));
+        assert_eq!(StateFile::beside(Path::new("fc_app")), file("fc_app.sandbox.db"));
     }
 
     #[test]

@@ -83,6 +83,55 @@ impl ApiError {
         }
     }
 
+    /// A refusal by parameter validation, before the request did anything
+    /// (Stripe stores no idempotent result for these: the key may be retried
+    /// with corrected parameters). Other errors are results of a request
+    /// that ran (`resource_missing`, an inactive account…).
+    pub fn before_running(&self) -> bool {
+        self.kind == "idempotency_error"
+            || (self.status == StatusCode::BAD_REQUEST
+                && matches!(
+                    self.code,
+                    None | Some(
+                        "parameter_invalid"
+                            | "parameter_missing"
+                            | "parameter_unknown"
+                            | "email_invalid"
+                            | "amount_too_small"
+                            | "amount_too_large"
+                    )
+                ))
+    }
+
+    /// `Stripe-Version` names no version.
+    pub fn bad_version(given: &str) -> Self {
+        let given: String = given.chars().take(64).collect();
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            kind: "invalid_request_error",
+            code: None,
+            message: format!(
+                "Invalid Stripe API version: {given}. A version is a date, optionally with its name \
+                 (2023-08-16, 2026-07-29.dahlia)."
+            ),
+            param: None,
+        }
+    }
+
+    /// Another request with the same `Idempotency-Key` is still running.
+    pub fn key_in_use(idem: &str) -> Self {
+        ApiError {
+            status: StatusCode::CONFLICT,
+            kind: "invalid_request_error",
+            code: Some("idempotency_key_in_use"),
+            message: format!(
+                "There is currently another in-progress request using this Idempotent Key (that probably means \
+                 you submitted twice, and the other request is still going through): {idem}. Please try again later."
+            ),
+            param: None,
+        }
+    }
+
     pub fn body(&self) -> serde_json::Value {
         let mut e = json!({ "type": self.kind, "message": self.message });
         if let Some(c) = self.code {

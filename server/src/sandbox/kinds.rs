@@ -2,10 +2,10 @@
 //! Stripe's words (`cash`, `line_of_credit`, `inactive`). The sandbox's own
 //! enums: it shares no model with the app it stands in for.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// `category` of a `financial_connections.account`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountCategory {
     Cash,
@@ -15,7 +15,7 @@ pub enum AccountCategory {
 }
 
 /// `subcategory` of a `financial_connections.account`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountSubcategory {
     Checking,
@@ -53,7 +53,7 @@ impl AccountSubcategory {
 }
 
 /// `status` of a `financial_connections.account`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountStatus {
     Active,

@@ -8,14 +8,14 @@ use super::transactions::{self, TransactionSync};
 use super::users;
 use super::{Conn, Held, Storage, StorageError};
 use crate::clock::unix_now as now;
-use app::model::{AccountDetail, AccountId, CustomerId, LinkedAccount, Money, Permission, SessionId};
+use app::model::{AccountDetail, AccountId, CustomerId, LinkedAccount, Money, Permission, Refreshes, SessionId};
 use app::service::UserId;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// The columns [`AccountRow`] reads.
-const ACCOUNT_COLUMNS: &str =
-    "id, institution_name, display_name, last4, category, subcategory, status, permissions, balance_minor, balance_currency";
+const ACCOUNT_COLUMNS: &str = "id, institution_name, display_name, last4, category, subcategory, status, permissions, \
+     balance_minor, balance_currency, refreshes";
 
 #[derive(sqlx::FromRow)]
 struct AccountRow {
@@ -29,6 +29,8 @@ struct AccountRow {
     permissions: String,
     balance_minor: Option<i64>,
     balance_currency: Option<String>,
+    /// JSON of [`Refreshes`]; NULL before the account was first read.
+    refreshes: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -55,6 +57,10 @@ impl TryFrom<AccountRow> for LinkedAccount {
             balance: match (r.balance_minor, r.balance_currency) {
                 (Some(minor), Some(currency)) => Some(Money { minor, currency }),
                 _ => None,
+            },
+            refreshes: match r.refreshes {
+                Some(json) => serde_json::from_str(&json).map_err(|e| StorageError::Corrupt(e.to_string()))?,
+                None => Refreshes::default(),
             },
         })
     }
@@ -142,6 +148,13 @@ impl Storage {
     /// the transactions a sync brought, together.
     pub async fn reconcile(&self, detail: &AccountDetail, sync: Option<&TransactionSync>) -> Result<(), StorageError> {
         reconcile(self.acquire().await?.conn(), detail, sync).await
+    }
+
+    /// Stores what Stripe said about an account (its columns, not the
+    /// page's snapshot) unless a later read of it is stored; returns whether
+    /// it did.
+    pub async fn observe(&self, seen: Observed<'_>) -> Result<bool, StorageError> {
+        update(self.acquire().await?.conn(), seen).await
     }
 
     /// The last stored view of an account, with its columns (which webhooks
@@ -288,9 +301,10 @@ pub(super) async fn insert(
 pub(super) async fn update(mut c: Conn<'_>, seen: Observed<'_>) -> Result<bool, StorageError> {
     let a = seen.account;
     let t = now();
+    let refreshes = serde_json::to_string(&a.refreshes).map_err(|e| StorageError::Corrupt(e.to_string()))?;
     let updated = sql!(c, |e| sqlx::query(
         "UPDATE accounts SET institution_name = $1, display_name = $2, last4 = $3, category = $4, subcategory = $5, \
-         status = $6, permissions = $7, updated_at = $8, observed_at_ms = $12, \
+         status = $6, permissions = $7, updated_at = $8, observed_at_ms = $12, refreshes = $13, \
          balance_minor = COALESCE($9, balance_minor), balance_currency = COALESCE($10, balance_currency), \
          balance_as_of = CASE WHEN $9 IS NULL THEN balance_as_of ELSE $8 END \
          WHERE id = $11 AND (observed_at_ms IS NULL OR observed_at_ms <= $12)",
@@ -307,6 +321,7 @@ pub(super) async fn update(mut c: Conn<'_>, seen: Observed<'_>) -> Result<bool, 
     .bind(a.balance.as_ref().map(|m| m.currency.as_str()))
     .bind(a.id.as_str())
     .bind(seen.at_ms)
+    .bind(&refreshes)
     .execute(e)
     .await?
     .rows_affected());
@@ -332,6 +347,7 @@ pub(super) mod tests {
             subscribed: false,
             fetched_at_ms: 0,
             stored_at: None,
+            payable: false,
         }
     }
 
@@ -354,6 +370,7 @@ pub(super) mod tests {
             status: AccountStatus::Active,
             permissions: vec![Permission::Balances, Permission::Transactions],
             balance: None,
+            refreshes: Refreshes::default(),
         }
     }
 
@@ -373,6 +390,7 @@ pub(super) mod tests {
         a_session_confirms_once_and_only_for_its_user,
         an_account_cannot_move_to_another_user,
         the_last_known_balance_is_kept,
+        each_refresh_state_is_stored_with_the_account,
         the_last_view_is_kept_with_the_current_columns_over_it,
         an_older_read_never_overwrites_a_newer_one,
         accounts_the_app_never_confirmed_are_adopted_once,
@@ -443,6 +461,43 @@ pub(super) mod tests {
             .query_i64("SELECT COALESCE(balance_as_of, -1) FROM accounts WHERE id = 'fca_1'", &[])
             .await;
         assert!(as_of > 0, "when the balance was last reported");
+    }
+
+    async fn each_refresh_state_is_stored_with_the_account(db: TestDb) {
+        use app::model::{RefreshState, RefreshStatus};
+        let s = db.open().await;
+        let user = linked_one(&s).await;
+        assert_eq!(
+            s.accounts(&user).await.unwrap()[0].refreshes,
+            Refreshes::default(),
+            "none yet"
+        );
+        let mut read = account("fca_1");
+        read.refreshes.balance = Some(RefreshState {
+            status: RefreshStatus::Succeeded,
+            last_attempted_at: 1_700_000_000,
+            next_refresh_available_at: Some(1_700_000_010),
+        });
+        read.refreshes.transactions = Some(RefreshState {
+            status: RefreshStatus::Pending,
+            last_attempted_at: 1_700_000_005,
+            next_refresh_available_at: None,
+        });
+        assert!(s.observe(seen(&read)).await.unwrap());
+        let stored = s.accounts(&user).await.unwrap().remove(0);
+        assert_eq!(stored.refreshes, read.refreshes);
+        assert_eq!(stored.refreshes.synced_at(), Some(1_700_000_000));
+        // An older read (a slow answer) does not undo it.
+        let mut older = account("fca_1");
+        older.refreshes = Refreshes::default();
+        assert!(!s
+            .observe(Observed {
+                account: &older,
+                at_ms: 1
+            })
+            .await
+            .unwrap());
+        assert_eq!(s.accounts(&user).await.unwrap()[0].refreshes, read.refreshes);
     }
 
     async fn the_last_view_is_kept_with_the_current_columns_over_it(db: TestDb) {

@@ -51,19 +51,7 @@ async fn apply(
     adopt: Option<(&UserId, &CustomerId)>,
 ) -> Result<bool, StorageError> {
     let mut tx = c.begin().await?;
-    // Another instance inserting the same id at once waits for this
-    // transaction, then finds the row: exactly one of them applies it.
-    let fresh = sql!(tx, |e| sqlx::query(
-        "INSERT INTO webhook_events (id, type, received_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING"
-    )
-    .bind(event_id)
-    .bind(kind)
-    .bind(now())
-    .execute(e)
-    .await?
-    .rows_affected())
-        == 1;
-    if !fresh {
+    if !record(tx.conn(), event_id, kind).await? {
         tx.rollback().await?;
         return Ok(false);
     }
@@ -78,6 +66,23 @@ async fn apply(
     }
     tx.commit().await?;
     Ok(true)
+}
+
+/// Records an event id as handled, in the caller's transaction; false when
+/// it was handled before. Another instance inserting the same id at once
+/// waits for this transaction, then finds the row: exactly one of them
+/// applies it.
+pub(super) async fn record(mut c: Conn<'_>, event_id: &str, kind: &str) -> Result<bool, StorageError> {
+    let inserted = sql!(c, |e| sqlx::query(
+        "INSERT INTO webhook_events (id, type, received_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING"
+    )
+    .bind(event_id)
+    .bind(kind)
+    .bind(now())
+    .execute(e)
+    .await?
+    .rows_affected());
+    Ok(inserted == 1)
 }
 
 #[cfg(test)]

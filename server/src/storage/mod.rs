@@ -1,11 +1,14 @@
 //! What the app remembers, on SQLite or PostgreSQL (chosen by `DATABASE_URL`):
-//! users, their Customer and pending sessions ([`users`]), linked accounts
+//! users, their Customer and pending sessions ([`users`]), browser sessions
+//! ([`sessions`]), what is forgotten when ([`retention`]), linked accounts
 //! and their last view ([`accounts`]), transactions and their sync cursor
-//! ([`transactions`]), handled webhook events ([`events`]), and on
+//! ([`transactions`]), payments ([`payments`]), handled webhook events ([`events`]), the
+//! developer panel's log ([`developer_log`]), and on
 //! PostgreSQL the notifications that carry live updates between instances
-//! ([`notify`]). This file opens and migrates the database, owns the pool,
-//! the locks that serialise work across instances ([`Storage::lock`]) and
-//! the one macro every query goes through. Nothing outside this module
+//! ([`notify`]), and whether the database answers ([`health`]). This file
+//! opens and migrates the database, owns the pool, the locks that serialise
+//! work across instances ([`Storage::lock`]) and the one macro every query
+//! goes through. Nothing outside this module
 //! writes SQL.
 //!
 //! Each backend keeps sqlx's own pool and types (no `Any`): `sql!` runs
@@ -34,13 +37,21 @@ macro_rules! sql {
 }
 
 mod accounts;
+mod developer_log;
 mod events;
+pub mod health;
 pub mod notify;
+mod payments;
+mod retention;
+mod sessions;
 pub mod testing;
 mod transactions;
 mod users;
 
 pub use accounts::Observed;
+pub use developer_log::NewLogEntry;
+pub use payments::{NewPayment, PaymentSeen};
+pub use retention::Pruned;
 pub use transactions::TransactionSync;
 pub use users::{UserRecord, MAX_PENDING_SESSIONS};
 
@@ -67,12 +78,33 @@ pub enum StorageError {
     MigrationLock { path: PathBuf, source: std::io::Error },
     #[error("unreadable row: {0}")]
     Corrupt(String),
+    #[error("the database did not answer within {0:?}")]
+    NoAnswer(std::time::Duration),
 }
 
+impl StorageError {
+    /// Whether the database could not be reached (see [`health::is_unavailable`]).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StorageError::Db(e) => health::is_unavailable(e),
+            StorageError::NoAnswer(_) => true,
+            _ => false,
+        }
+    }
+}
+
+/// A database that cannot be reached is the caller's 503 with a sentence
+/// the page shows ([`AppError::DatabaseUnavailable`]); anything else is a
+/// 500 whose details stay in the log.
 impl From<StorageError> for AppError {
     fn from(e: StorageError) -> Self {
-        tracing::error!("storage: {e}");
-        AppError::Internal
+        if e.is_unavailable() {
+            tracing::warn!("storage: {e}");
+            AppError::DatabaseUnavailable
+        } else {
+            tracing::error!("storage: {e}");
+            AppError::Internal
+        }
     }
 }
 
@@ -145,6 +177,10 @@ pub struct Storage {
     locks: KeyedLocks<LockKey>,
     /// PostgreSQL: where instances tell each other about live updates.
     channel: Option<notify::Channel>,
+    /// Whether the database answered lately.
+    health: health::Health,
+    /// `DATABASE_ACQUIRE_TIMEOUT_MS`.
+    acquire_timeout: std::time::Duration,
 }
 
 impl Storage {
@@ -173,6 +209,7 @@ impl Storage {
         let lock = sqlite_migration_lock(options.get_filename()).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(config.max_connections)
+            .acquire_timeout(config.acquire_timeout)
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
@@ -181,6 +218,8 @@ impl Storage {
             db: On::Sqlite(pool),
             locks: KeyedLocks::default(),
             channel: None,
+            health: Default::default(),
+            acquire_timeout: config.acquire_timeout,
         })
     }
 
@@ -191,6 +230,7 @@ impl Storage {
             .options([("statement_timeout", timeout_ms.as_str())]);
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections)
+            .acquire_timeout(config.acquire_timeout)
             .connect_with(options.clone())
             .await?;
         // The first schema of the search_path (`public` unless the URL says
@@ -202,14 +242,21 @@ impl Storage {
             db: On::Postgres(pool),
             locks: KeyedLocks::default(),
             channel: Some(notify::Channel::new(options, &schema)),
+            health: Default::default(),
+            acquire_timeout: config.acquire_timeout,
         })
     }
 
+    /// A pooled connection (sqlx checks an idle one before handing it out),
+    /// waiting at most `DATABASE_ACQUIRE_TIMEOUT_MS`; the outcome tells
+    /// [`health`] whether the database answers.
     async fn acquire(&self) -> Result<Pooled, sqlx::Error> {
-        Ok(match &self.db {
-            On::Sqlite(pool) => On::Sqlite(pool.acquire().await?),
-            On::Postgres(pool) => On::Postgres(pool.acquire().await?),
-        })
+        let pooled = match &self.db {
+            On::Sqlite(pool) => pool.acquire().await.map(On::Sqlite),
+            On::Postgres(pool) => pool.acquire().await.map(On::Postgres),
+        };
+        self.health.observe(&pooled);
+        pooled
     }
 
     /// Waits until no other request works on `key`, on this instance or
@@ -235,7 +282,9 @@ impl Storage {
         let inner = match &self.db {
             On::Sqlite(pool) => On::Sqlite(pool.clone()),
             On::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
+                let begun = pool.begin().await;
+                self.health.observe(&begun);
+                let mut tx = begun?;
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
                     .bind(key.id())
                     .execute(&mut *tx)
@@ -323,9 +372,9 @@ mod tests {
         }
         let applied = db.query_i64("SELECT COUNT(*) FROM _sqlx_migrations", &[]).await;
         let expected = match db.backend {
-            Backend::Sqlite => 6,
-            Backend::Postgres => 1,
-        };
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").iter().count(),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").iter().count(),
+        } as i64;
         assert_eq!(applied, expected);
     }
 

@@ -142,6 +142,23 @@ impl TestDb {
 
     /// The first column of the first row of a query returning a BIGINT.
     pub async fn query_i64(&self, sql: &str, args: &[&str]) -> i64 {
+        self.query_one(sql, args).await
+    }
+
+    /// The first column of the first row of a query returning TEXT.
+    pub async fn query_string(&self, sql: &str, args: &[&str]) -> String {
+        self.query_one(sql, args).await
+    }
+
+    async fn query_one<T>(&self, sql: &str, args: &[&str]) -> T
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+            + sqlx::Type<sqlx::Sqlite>
+            + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+            + sqlx::Type<sqlx::Postgres>
+            + Send
+            + Unpin,
+    {
         let run = async {
             match self.backend {
                 Backend::Sqlite => {

@@ -17,6 +17,20 @@ pub struct TransactionSync {
     pub transactions: Vec<Transaction>,
 }
 
+/// The stored transactions of account $1 that match a filter: $2 start, $3
+/// end, $4 status, $5 the search's `LIKE` pattern on the lowercased
+/// description (each optional but the first).
+const MATCHING: &str = "FROM transactions WHERE account_id = $1 \
+     AND ($2 IS NULL OR transacted_at >= $2) AND ($3 IS NULL OR transacted_at < $3) AND ($4 IS NULL OR status = $4) \
+     AND ($5 IS NULL OR LOWER(description) LIKE $5 ESCAPE '\\')";
+
+/// The columns [`TransactionRow`] reads.
+const TRANSACTION_COLUMNS: &str = "id, amount_minor, currency, description, status, transacted_at, updated";
+
+/// Most rows one export answers: 200 syncs' worth of Stripe pages, far
+/// beyond 180 days of any account.
+pub const MAX_EXPORT: i64 = 20_000;
+
 #[derive(sqlx::FromRow)]
 struct TransactionRow {
     id: String,
@@ -71,28 +85,37 @@ impl Storage {
     ) -> Result<TransactionsView, StorageError> {
         let (start, end) = filter.time_range();
         let status = filter.status.map(TransactionStatus::as_str);
-        // One read transaction: a sync committing meanwhile cannot make the
-        // counts, the page and the chart disagree.
+        let search = filter.search_pattern();
+        // One read transaction on one snapshot: a sync committing meanwhile
+        // cannot make the counts, the page and the chart disagree. SQLite's
+        // read transaction keeps its snapshot; PostgreSQL's default (read
+        // committed) takes a new one per statement, so ask for one.
         let mut c = self.acquire().await?;
         let mut tx = c.conn().begin().await?;
-        // $1 account, $2 start, $3 end, $4 status (each optional but the first).
-        const MATCHING: &str = "FROM transactions WHERE account_id = $1 \
-             AND ($2 IS NULL OR transacted_at >= $2) AND ($3 IS NULL OR transacted_at < $3) AND ($4 IS NULL OR status = $4)";
+        sql!(tx,
+            sqlite: |_e| (),
+            postgres: |e| {
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .execute(e)
+                    .await?;
+            },
+        );
         let matching: i64 = sql!(tx, |e| sqlx::query_scalar(&format!("SELECT COUNT(*) {MATCHING}"))
             .bind(id.as_str())
             .bind(start)
             .bind(end)
             .bind(status)
+            .bind(search.as_deref())
             .fetch_one(e)
             .await?);
         let rows: Vec<TransactionRow> = sql!(tx, |e| sqlx::query_as(&format!(
-            "SELECT id, amount_minor, currency, description, status, transacted_at, updated {MATCHING} \
-             ORDER BY transacted_at DESC, id DESC LIMIT $5 OFFSET $6"
+            "SELECT {TRANSACTION_COLUMNS} {MATCHING} ORDER BY transacted_at DESC, id DESC LIMIT $6 OFFSET $7"
         ))
         .bind(id.as_str())
         .bind(start)
         .bind(end)
         .bind(status)
+        .bind(search.as_deref())
         .bind(i64::from(PER_PAGE))
         .bind(i64::from(filter.page.saturating_sub(1)) * i64::from(PER_PAGE))
         .fetch_all(e)
@@ -121,6 +144,33 @@ impl Storage {
             synced_at,
             flows,
         })
+    }
+}
+
+impl Storage {
+    /// Every stored transaction of the account that matches `filter` (its
+    /// page ignored), newest first, at most [`MAX_EXPORT`].
+    pub async fn matching_transactions(
+        &self,
+        id: &AccountId,
+        filter: &TransactionFilter,
+    ) -> Result<Vec<Transaction>, StorageError> {
+        let (start, end) = filter.time_range();
+        let status = filter.status.map(TransactionStatus::as_str);
+        let search = filter.search_pattern();
+        let mut c = self.acquire().await?;
+        let rows: Vec<TransactionRow> = sql!(c, |e| sqlx::query_as(&format!(
+            "SELECT {TRANSACTION_COLUMNS} {MATCHING} ORDER BY transacted_at DESC, id DESC LIMIT $6"
+        ))
+        .bind(id.as_str())
+        .bind(start)
+        .bind(end)
+        .bind(status)
+        .bind(search.as_deref())
+        .bind(MAX_EXPORT)
+        .fetch_all(e)
+        .await?);
+        rows.into_iter().map(Transaction::try_from).collect()
     }
 }
 
@@ -316,7 +366,13 @@ mod tests {
             .await
             .unwrap();
 
-        let p = |page, status, from: Option<Day>, to: Option<Day>| TransactionFilter { from, to, status, page };
+        let p = |page, status, from: Option<Day>, to: Option<Day>| TransactionFilter {
+            from,
+            to,
+            status,
+            search: None,
+            page,
+        };
         let first = s.transactions(&id, &p(1, None, None, None), today).await.unwrap();
         assert_eq!((first.stored, first.matching, first.page_count()), (102, 102, 6));
         assert_eq!(first.items.len(), PER_PAGE as usize);
@@ -333,6 +389,36 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(week.matching, 9, "both ends included");
+
+        // Search: case-insensitive, `%` and `_` literal, with the other filters.
+        let search = |q: &str, status| TransactionFilter {
+            search: Some(q.into()),
+            ..p(1, status, None, None)
+        };
+        let found = s.transactions(&id, &search("FCTXN_00", None), today).await.unwrap();
+        assert_eq!((found.matching, found.stored), (10, 102));
+        assert!(found.items.iter().all(|t| t.description.starts_with("txn fctxn_00")));
+        let posted = s
+            .transactions(&id, &search("fctxn_00", Some(TransactionStatus::Posted)), today)
+            .await
+            .unwrap();
+        assert_eq!(posted.matching, 9, "fctxn_000 is void");
+        for (literal, n) in [("%", 0), ("_", 102), ("n_eur", 2), ("txn%", 0)] {
+            let v = s.transactions(&id, &search(literal, None), today).await.unwrap();
+            assert_eq!(v.matching, n, "{literal:?}");
+        }
+        // The export: every match, not one page, in the page's order.
+        let all = s.matching_transactions(&id, &p(3, None, None, None)).await.unwrap();
+        assert_eq!(all.len(), 102);
+        assert_eq!(all[0].id, "fctxn_eur2");
+        let some = s.matching_transactions(&id, &search("fctxn_00", None)).await.unwrap();
+        assert_eq!(some.len(), 10);
+        let other = AccountId::parse("fca_other").unwrap();
+        assert!(s
+            .matching_transactions(&other, &p(1, None, None, None))
+            .await
+            .unwrap()
+            .is_empty());
 
         let eur = &first.flows[0];
         assert_eq!((eur.currency.as_str(), eur.net[89], eur.money_in), ("eur", 2 * big, 2 * big));

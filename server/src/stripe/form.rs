@@ -38,6 +38,11 @@ impl Form {
         self
     }
 
+    /// The fields in order (the developer log shows them, redacted).
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

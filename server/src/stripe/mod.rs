@@ -3,109 +3,29 @@
 //! retries), timeouts, retries the way Stripe's own libraries retry, and
 //! Stripe's error body mapped to [`StripeError`]. The same client talks to
 //! api.stripe.com and to the built-in sandbox; only the base URL differs.
+//! Each finished call is handed to the developer log
+//! ([`crate::developer::record_stripe`]), which keeps it when the call was
+//! made on a user's behalf.
 
+mod error;
 mod form;
+pub mod intents;
 pub mod types;
+
+use error::ErrorBody;
+pub use error::StripeError;
 
 pub use form::Form;
 
-use app::error::AppError;
 use rand::Rng;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The API version every request pins (defined in the neutral wire module).
 pub use crate::wire::STRIPE_VERSION;
-
-/// What went wrong talking to Stripe.
-#[derive(Debug, thiserror::Error)]
-pub enum StripeError {
-    /// Stripe answered with an error body.
-    #[error("Stripe {status} {kind}: {message}")]
-    Api {
-        status: u16,
-        kind: String,
-        code: Option<String>,
-        message: String,
-        param: Option<String>,
-        request_id: Option<String>,
-    },
-    /// No usable answer: connection refused or dropped, timeout.
-    #[error("could not reach Stripe: {0}")]
-    Network(String),
-    /// An answer we could not read.
-    #[error("unexpected response from Stripe: {0}")]
-    Decode(String),
-}
-
-impl StripeError {
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            StripeError::Api { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-}
-
-/// What the user sees of a Stripe failure: our own sentence by Stripe's
-/// code, never Stripe's text (which can quote ids and parameters). Every
-/// failure is logged here with Stripe's message and `Request-Id`;
-/// authentication failures become `Internal`, because Stripe's message for
-/// them quotes part of the secret key.
-impl From<StripeError> for AppError {
-    fn from(e: StripeError) -> Self {
-        match e {
-            StripeError::Api {
-                status,
-                code,
-                message,
-                request_id,
-                kind,
-                param,
-            } => {
-                tracing::warn!(status, %kind, ?code, ?param, ?request_id, "Stripe API error: {message}");
-                match status {
-                    401 | 403 => AppError::Internal,
-                    s if s >= 500 => AppError::Unavailable,
-                    _ => {
-                        let code = code.or(Some(kind));
-                        AppError::Stripe {
-                            status,
-                            message: AppError::stripe_message(code.as_deref(), status),
-                            code,
-                        }
-                    }
-                }
-            }
-            StripeError::Network(msg) => {
-                tracing::warn!("Stripe unreachable: {msg}");
-                AppError::Unavailable
-            }
-            StripeError::Decode(msg) => {
-                tracing::error!("unreadable Stripe response: {msg}");
-                AppError::Internal
-            }
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Deserialize)]
-struct ErrorDetail {
-    #[serde(rename = "type", default)]
-    kind: String,
-    code: Option<String>,
-    message: Option<String>,
-    param: Option<String>,
-}
 
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
@@ -138,6 +58,15 @@ pub struct StripeClient {
 enum Method {
     Get,
     Post,
+}
+
+impl Method {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
 }
 
 impl StripeClient {
@@ -186,6 +115,8 @@ impl StripeClient {
     ) -> Result<T, StripeError> {
         let url = format!("{}{}", self.base, path);
         let body = form.encode();
+        let started = Instant::now();
+        let mut retries = Vec::new();
         let mut attempt = 0;
         loop {
             let mut headers = HeaderMap::new();
@@ -220,11 +151,58 @@ impl StripeClient {
                 attempt += 1;
                 let delay = self.backoff(attempt);
                 tracing::warn!(path, attempt, ?delay, "retrying Stripe request");
+                if crate::developer::recording() {
+                    retries.push(app::model::developer::RetryNote {
+                        attempt,
+                        outcome: match &result {
+                            Ok(resp) => format!("HTTP {}", resp.status().as_u16()),
+                            Err(e) => without_url_ref(e),
+                        },
+                        delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                    });
+                }
                 tokio::time::sleep(delay).await;
                 continue;
             }
-            let resp = result.map_err(|e| StripeError::Network(without_url(e)))?;
-            return read_response(resp).await;
+            let mut record = |status: Option<u16>, request_id: Option<String>, body: Option<&[u8]>, error: Option<String>| {
+                crate::developer::record_stripe(crate::developer::StripeExchange {
+                    method: method.as_str(),
+                    path,
+                    params: form.pairs(),
+                    idempotency_key,
+                    attempts: attempt + 1,
+                    retries: std::mem::take(&mut retries),
+                    started,
+                    status,
+                    request_id,
+                    body,
+                    error,
+                })
+            };
+            let resp = match result {
+                Ok(resp) => resp,
+                Err(e) => {
+                    let e = without_url(e);
+                    record(None, None, None, Some(e.clone()));
+                    return Err(StripeError::Network(e));
+                }
+            };
+            let status = resp.status();
+            let request_id = resp
+                .headers()
+                .get("Request-Id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let bytes = match resp.bytes().await {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    let e = without_url(e);
+                    record(Some(status.as_u16()), request_id, None, Some(e.clone()));
+                    return Err(StripeError::Network(e));
+                }
+            };
+            record(Some(status.as_u16()), request_id.clone(), Some(&bytes[..]), None);
+            return decode(status, request_id, &bytes);
         }
     }
 
@@ -247,6 +225,14 @@ fn without_url(e: reqwest::Error) -> String {
     e.without_url().to_string()
 }
 
+fn without_url_ref(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    if let Some(url) = e.url() {
+        s = s.replace(url.as_str(), "");
+    }
+    s
+}
+
 /// Stripe's rule: obey `Stripe-Should-Retry` when present; otherwise retry
 /// conflicts (409) and server errors, never other 4xx (a plain 429 included).
 pub fn should_retry(status: StatusCode, headers: &HeaderMap) -> bool {
@@ -258,18 +244,12 @@ pub fn should_retry(status: StatusCode, headers: &HeaderMap) -> bool {
     status == StatusCode::CONFLICT || status.is_server_error()
 }
 
-async fn read_response<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, StripeError> {
-    let status = resp.status();
-    let request_id = resp
-        .headers()
-        .get("Request-Id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let bytes = resp.bytes().await.map_err(|e| StripeError::Network(without_url(e)))?;
+/// The answer's body as `T`, or Stripe's error body as [`StripeError::Api`].
+fn decode<T: DeserializeOwned>(status: StatusCode, request_id: Option<String>, bytes: &[u8]) -> Result<T, StripeError> {
     if status.is_success() {
-        return serde_json::from_slice(&bytes).map_err(|e| StripeError::Decode(e.to_string()));
+        return serde_json::from_slice(bytes).map_err(|e| StripeError::Decode(e.to_string()));
     }
-    match serde_json::from_slice::<ErrorBody>(&bytes) {
+    match serde_json::from_slice::<ErrorBody>(bytes) {
         Ok(ErrorBody { error }) => Err(StripeError::Api {
             status: status.as_u16(),
             kind: if error.kind.is_empty() {
@@ -330,48 +310,5 @@ mod tests {
             assert!(d <= Duration::from_secs(5), "{d:?}");
             assert!(d >= Duration::from_millis(250), "{d:?}");
         }
-    }
-
-    #[test]
-    fn stripe_errors_map_to_app_errors() {
-        let api = |status| StripeError::Api {
-            status,
-            kind: "invalid_request_error".into(),
-            code: Some("resource_missing".into()),
-            message: "No such customer".into(),
-            param: None,
-            request_id: Some("req_1".into()),
-        };
-        match AppError::from(api(404)) {
-            AppError::Stripe {
-                status: 404,
-                code,
-                message,
-            } => {
-                assert_eq!(code.as_deref(), Some("resource_missing"));
-                assert!(
-                    !message.contains("No such customer"),
-                    "Stripe's text stays in the log: {message}"
-                );
-            }
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(AppError::from(api(500)), AppError::Unavailable);
-        assert_eq!(AppError::from(StripeError::Network("x".into())), AppError::Unavailable);
-    }
-
-    #[test]
-    fn authentication_errors_never_reach_the_user() {
-        let e = StripeError::Api {
-            status: 401,
-            kind: "invalid_request_error".into(),
-            code: None,
-            message: "Invalid API Key provided: sk_test_****abcd".into(),
-            param: None,
-            request_id: None,
-        };
-        let shown = AppError::from(e);
-        assert_eq!(shown, AppError::Internal);
-        assert!(!shown.to_string().contains("sk_"));
     }
 }

@@ -4,7 +4,7 @@
 
 use app::model::{
     AccountCategory, AccountDetail, AccountId, AccountStatus, AccountSubcategory, Balance, CustomerId, LinkedAccount, Money,
-    NameMatch, Owner, Permission, RefreshState, RefreshStatus, SessionId, Transaction, TransactionStatus,
+    NameMatch, Owner, Permission, RefreshState, RefreshStatus, Refreshes, SessionId, Transaction, TransactionStatus,
 };
 use serde::{Deserialize, Deserializer};
 
@@ -36,6 +36,10 @@ pub struct FcSession {
     pub client_secret: Option<String>,
     pub account_holder: Option<AccountHolder>,
     pub accounts: List<FcAccount>,
+    /// What the session asked Stripe to fetch at link time (`balances`,
+    /// `ownership`, `transactions`).
+    #[serde(default)]
+    pub prefetch: Option<Vec<String>>,
 }
 
 /// Stripe's balance object: `{as_of, type, current: {usd: cents}, cash: {available: {…}}, credit: {used: {…}}}`.
@@ -114,6 +118,9 @@ pub struct FcAccount {
     pub status: AccountStatus,
     #[serde(default, deserialize_with = "known_permissions")]
     pub permissions: Vec<Permission>,
+    /// `us_bank_account` when Stripe can debit it (`link` for Link).
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub supported_payment_method_types: Vec<String>,
 }
 
 /// `financial_connections.account_owner`.
@@ -165,6 +172,7 @@ impl FcAccount {
             subscribed: self.subscribed_to_transactions(),
             fetched_at_ms: crate::clock::unix_now_ms(),
             stored_at: None,
+            payable: self.payable(),
             account: LinkedAccount::from(self),
         }
     }
@@ -182,6 +190,14 @@ impl FcAccount {
             .filter(|r| r.status == RefreshStatus::Succeeded && r.id.is_some())
     }
 
+    /// Whether a PaymentIntent can debit it: linked with `payment_method`,
+    /// active, and Stripe lists `us_bank_account` for it.
+    pub fn payable(&self) -> bool {
+        self.permissions.contains(&Permission::PaymentMethod)
+            && self.status == AccountStatus::Active
+            && self.supported_payment_method_types.iter().any(|t| t == "us_bank_account")
+    }
+
     pub fn holder_customer(&self) -> Option<&str> {
         self.account_holder.as_ref().and_then(|h| h.customer.as_deref())
     }
@@ -191,6 +207,11 @@ impl From<FcAccount> for LinkedAccount {
     fn from(a: FcAccount) -> Self {
         LinkedAccount {
             balance: a.balance.as_ref().and_then(FcBalance::to_model).map(|b| b.current),
+            refreshes: Refreshes {
+                balance: a.balance_refresh.as_ref().map(refresh_state),
+                ownership: a.ownership_refresh.as_ref().map(refresh_state),
+                transactions: a.transaction_refresh.as_ref().map(refresh_state),
+            },
             id: a.id,
             institution_name: a.institution_name,
             display_name: a.display_name,
@@ -233,6 +254,10 @@ impl FcTransaction {
             updated: self.updated.unwrap_or(self.transacted_at),
         })
     }
+}
+
+fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
 }
 
 fn known_permissions<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Permission>, D::Error> {

@@ -17,6 +17,7 @@ pub struct TestApp {
     pub built_sandbox_key: Option<String>,
     pub webhooks: Arc<server::webhooks::Receiver>,
     pub live: Arc<server::live::Live>,
+    pub developer: Arc<server::developer::DevLog>,
     pub shutdown: tokio_util::sync::CancellationToken,
     /// The serving task; ends after `shutdown` is cancelled.
     pub server: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -55,17 +56,23 @@ pub async fn spawn_with(database_url: &str) -> TestApp {
 
 /// The app in sandbox mode with `env` (over [`GENEROUS_LIMITS`] and a fresh database).
 pub async fn spawn_with_env(env: &[(&str, &str)]) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    spawn_on_listener(listener, env).await
+}
+
+/// [`spawn_with_env`] on `listener` (e.g. the address an earlier app had).
+pub async fn spawn_on_listener(listener: tokio::net::TcpListener, env: &[(&str, &str)]) -> TestApp {
     let mut all: Vec<(&str, String)> = vec![("DATABASE_URL", temp_db())];
     all.extend(env.iter().map(|(k, v)| (*k, v.to_string())));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let served = serve_app(listener, &all).await;
     TestApp {
         base: served.base,
-        http: reqwest::Client::new(),
+        http: test_client(),
         sandbox: served.sandbox.expect("sandbox mode embeds the sandbox"),
         built_sandbox_key: served.sandbox_key,
         webhooks: served.webhooks,
         live: served.live,
+        developer: served.developer,
         shutdown: served.shutdown,
         server: std::sync::Mutex::new(Some(served.server)),
     }
@@ -78,6 +85,7 @@ pub struct Served {
     pub sandbox_key: Option<String>,
     pub webhooks: Arc<server::webhooks::Receiver>,
     pub live: Arc<server::live::Live>,
+    pub developer: Arc<server::developer::DevLog>,
     pub shutdown: tokio_util::sync::CancellationToken,
     pub server: tokio::task::JoinHandle<()>,
 }
@@ -86,12 +94,26 @@ pub struct Served {
 /// [`GENEROUS_LIMITS`] and a small database pool, as tests run in parallel)
 /// and serves it on `listener`.
 pub async fn serve_app(listener: tokio::net::TcpListener, env: &[(&str, String)]) -> Served {
-    let mut all: Vec<(&str, String)> = vec![("DATABASE_MAX_CONNECTIONS", "5".to_owned())];
+    serve_app_with_options(listener, env, server::leptos_options().unwrap()).await
+}
+
+/// [`serve_app`] with these Leptos options (e.g. another site root).
+pub async fn serve_app_with_options(
+    listener: tokio::net::TcpListener,
+    env: &[(&str, String)],
+    options: leptos::prelude::LeptosOptions,
+) -> Served {
+    // The embedded sandbox in memory unless a test gives it a file (tests on
+    // PostgreSQL would otherwise share ./sandbox.db).
+    let mut all: Vec<(&str, String)> = vec![
+        ("DATABASE_MAX_CONNECTIONS", "5".to_owned()),
+        ("SANDBOX_DATABASE_URL", "memory".to_owned()),
+    ];
     all.extend(GENEROUS_LIMITS.iter().map(|(k, v)| (*k, v.to_string())));
     all.extend(env.iter().cloned());
     let config = Config::from_lookup(|k| all.iter().rev().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
     let addr = listener.local_addr().unwrap();
-    let built = server::build(&config, server::leptos_options().unwrap(), addr).await.unwrap();
+    let built = server::build(&config, options, addr).await.unwrap();
     let server = tokio::spawn(server::serve::serve(
         listener,
         built.router,
@@ -104,8 +126,22 @@ pub async fn serve_app(listener: tokio::net::TcpListener, env: &[(&str, String)]
         sandbox_key: built.sandbox_key.map(|k| secrecy::ExposeSecret::expose_secret(&k).to_owned()),
         webhooks: built.webhooks,
         live: built.live,
+        developer: built.developer,
         shutdown: built.shutdown,
         server,
+    }
+}
+
+impl TestApp {
+    /// Stops the server as a restart would: it stops serving, and its
+    /// sandbox writes what is left and closes its state file.
+    pub async fn stop(&self) {
+        self.shutdown.cancel();
+        let server = self.server.lock().unwrap().take();
+        if let Some(server) = server {
+            let _ = server.await;
+        }
+        self.sandbox.close().await;
     }
 }
 
@@ -164,6 +200,7 @@ pub async fn call_server_fn(
         .header("Cookie", cookie)
         // What a browser sends with a call from our own page.
         .header("Sec-Fetch-Site", "same-origin")
+        .header("User-Agent", "Mozilla/5.0 (bank-link tests)")
         .form(form)
         .send()
         .await
@@ -177,6 +214,19 @@ impl Browser<'_> {
         call_server_fn(&self.app.http, &self.app.base, &self.cookie, func, form).await
     }
 
+    /// The page at `path` as this browser gets it: its whole HTML.
+    pub async fn page(&self, path: &str) -> String {
+        let resp = self
+            .app
+            .http
+            .get(format!("{}{path}", self.app.base))
+            .header("Cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        resp.text().await.unwrap()
+    }
+
     /// Completes the modal for a session, linking the "Success" account.
     pub async fn complete_modal(&self, client_secret: &str) {
         self.complete_modal_with(client_secret, &["success"]).await;
@@ -188,17 +238,20 @@ impl Browser<'_> {
         complete_modal(&self.app.http, &sandbox, "pk_test_sandbox", client_secret, accounts).await;
     }
 
+    /// Links the "Success" account as Jenny Rosen with every permission.
     pub async fn link(&self) -> Value {
-        let (s, session) = self
-            .call(
-                "start_link",
-                &[
-                    ("name", "Jenny Rosen"),
-                    ("email", "jenny@example.com"),
-                    ("permissions", ALL_PERMISSIONS),
-                ],
-            )
-            .await;
+        self.link_with(&[
+            ("name", "Jenny Rosen"),
+            ("email", "jenny@example.com"),
+            ("permissions", ALL_PERMISSIONS),
+        ])
+        .await
+    }
+
+    /// Links the "Success" account through a session made by `start_link`
+    /// with `form`; answers `confirm_link`'s accounts.
+    pub async fn link_with(&self, form: &[(&str, &str)]) -> Value {
+        let (s, session) = self.call("start_link", form).await;
         assert_eq!(s, StatusCode::OK, "{session}");
         self.complete_modal(session["client_secret"].as_str().unwrap()).await;
         let (s, accounts) = self
@@ -259,7 +312,7 @@ async fn stripe_mode_with(database_url: &str, sandbox: axum::Router, secret_key:
     StripeModeApp {
         app: served.base,
         sandbox: sandbox_base,
-        http: reqwest::Client::new(),
+        http: test_client(),
         secret_key: secret_key.to_owned(),
     }
 }
@@ -327,4 +380,27 @@ impl StripeModeApp {
             .await;
         (cookie, accounts[0]["id"].as_str().unwrap().to_owned())
     }
+}
+
+/// The tests' HTTP client: a call that never finishes (a page whose body
+/// stalls, say) fails the test, naming the URL, instead of hanging the run.
+pub fn test_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .expect("a reqwest client")
+}
+
+/// Reads a server-sent-events response until `needle` appears or `wait`
+/// passes.
+pub async fn sse_contains(resp: &mut reqwest::Response, needle: &str, wait: std::time::Duration) -> bool {
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + wait;
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, resp.chunk()).await {
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+        if seen.contains(needle) {
+            return true;
+        }
+    }
+    false
 }

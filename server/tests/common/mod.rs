@@ -74,12 +74,14 @@ pub async fn complete_modal(app: &Router, client_secret: &str, accounts: &[&str]
     (s, v)
 }
 
-/// Refreshes settle after 20 ms and may rerun at once; subscriptions refresh every 150 ms.
+/// Refreshes settle after 20 ms and may rerun at once; subscriptions refresh
+/// every 150 ms; payments settle after 20 ms.
 pub fn fast_timing() -> server::sandbox::Timing {
     server::sandbox::Timing {
         refresh_delay: std::time::Duration::from_millis(20),
         refresh_cooldown_secs: 0,
         subscription_interval: std::time::Duration::from_millis(150),
+        payment_delay: std::time::Duration::from_millis(20),
     }
 }
 

@@ -7,7 +7,7 @@
   "use strict";
   var api = new URL("api/", location.href);
   var pane = document.getElementById("pane");
-  var ctx = null; // {clientSecret, publishableKey, flow}
+  var ctx = null; // {clientSecret, publishableKey, flow, billingDetails, sessionSecret}
   var data = null; // what /api/session returned
   var done = false;
   var completed = null; // the linked session, once /api/complete succeeded
@@ -20,7 +20,13 @@
   }
 
   function call(path, body) {
-    body.client_secret = ctx.clientSecret;
+    // The payment flow: the intent's secret, and the session the modal runs.
+    body.client_secret = ctx.sessionSecret || ctx.clientSecret;
+    if (ctx.flow === "payment") {
+      body.payment_intent_secret = ctx.clientSecret;
+      body.billing_details = ctx.billingDetails || {};
+      body.flow = "payment";
+    }
     body.publishable_key = ctx.publishableKey;
     return fetch(new URL(path, api), {
       method: "POST",
@@ -100,7 +106,41 @@
     var search = el("input", { class: "search", type: "search", placeholder: "Search", "aria-label": "Search institutions",
       "data-testid": "institution-search", oninput: function (e) { render(e.target.value); } });
     render("");
-    show([el("h1", { id: "title", text: "Select your bank" }), search, list], ".inst");
+    var manual = ctx.flow === "payment" && data.session.manual_entry !== "disabled"
+      ? el("button", { class: "secondary", type: "button", "data-testid": "manual-entry",
+        text: "Enter bank details manually instead", onclick: manualEntry })
+      : null;
+    show([el("h1", { id: "title", text: "Select your bank" }), search, list, manual], ".inst");
+  }
+
+  // Typed-in routing and account numbers: the payment then waits for microdeposits.
+  function manualEntry() {
+    var routing = el("input", { id: "routing", inputmode: "numeric", autocomplete: "off", "data-testid": "routing-number", maxlength: "9" });
+    var account = el("input", { id: "account", inputmode: "numeric", autocomplete: "off", "data-testid": "account-number", maxlength: "17" });
+    var again = el("input", { id: "account2", inputmode: "numeric", autocomplete: "off", "data-testid": "account-number-confirm", maxlength: "17" });
+    var note = el("p", { class: "error", "data-testid": "manual-error" });
+    var submit = el("button", { class: "primary", type: "button", "data-testid": "manual-submit", text: "Continue" });
+    submit.addEventListener("click", function () {
+      if (account.value !== again.value) { note.textContent = "The account numbers do not match."; return; }
+      submit.disabled = true;
+      call("manual", { routing_number: routing.value.trim(), account_number: account.value.trim(), account_type: "checking" })
+        .then(function (r) {
+          submit.disabled = false;
+          if (!r.ok) { note.textContent = (r.body.error && r.body.error.message) || "Those details were refused."; return; }
+          completed = r.body;
+          send(r.body);
+        }, function () { submit.disabled = false; note.textContent = "The sandbox could not be reached."; });
+    });
+    show([
+      el("h1", { id: "title", text: "Enter your bank details" }),
+      el("p", { text: "Test numbers: routing 110000000, account 000123456789 (000222222227: insufficient funds). Verification takes microdeposits." }),
+      el("label", { for: "routing", text: "Routing number" }), routing,
+      el("label", { for: "account", text: "Account number" }), account,
+      el("label", { for: "account2", text: "Confirm account number" }), again,
+      note,
+      el("div", { class: "actions" }, [submit,
+        el("button", { class: "secondary", type: "button", text: "Back", onclick: pickInstitution })]),
+    ], "#routing");
   }
 
   function openInstitution(inst) {
@@ -155,7 +195,8 @@
   }
 
   function pickAccounts(inst) {
-    var single = ctx.flow === "token"; // collectBankAccountToken: one account, ACH only
+    // collectBankAccountToken and collectBankAccountForPayment: one account, ACH only.
+    var single = ctx.flow === "token" || ctx.flow === "payment";
     var limit = data.session.limit || 100;
     var boxes = [];
     var note = el("p", { class: "error", "data-testid": "limit-note" });
@@ -176,7 +217,7 @@
       return el("li", {}, [el("label", { class: "acct" }, [
         box,
         el("span", { text: a.display_name }),
-        el("span", { class: "meta", text: unusable ? "Not supported for payouts" : a.subcategory_label + " ••••" + a.last4 }),
+        el("span", { class: "meta", text: unusable ? "Not supported for bank payments" : a.subcategory_label + " ••••" + a.last4 }),
       ])]);
     });
     submit.addEventListener("click", function () {
@@ -189,7 +230,8 @@
     });
     update();
     show([
-      el("h1", { id: "title", text: single ? "Select an account for payouts" : "Select accounts" }),
+      el("h1", { id: "title", text: ctx.flow === "payment" ? "Select an account to pay from"
+        : single ? "Select an account for payouts" : "Select accounts" }),
       el("p", { text: inst.name }),
       el("ul", { class: "plain" }, items),
       note,
@@ -234,10 +276,12 @@
     if (ev.source !== parent) return;
     var msg = ev.data || {};
     if (msg.type !== "sandbox:init" || ctx) return;
-    ctx = { clientSecret: msg.clientSecret, publishableKey: msg.publishableKey, flow: msg.flow, parentOrigin: ev.origin };
-    call("session", {}).then(function (r) {
+    ctx = { clientSecret: msg.clientSecret, publishableKey: msg.publishableKey, flow: msg.flow, parentOrigin: ev.origin,
+      billingDetails: msg.billingDetails };
+    call(ctx.flow === "payment" ? "payment_session" : "session", {}).then(function (r) {
       if (!r.ok) return fail(r.body.error);
       data = r.body;
+      if (data.session_secret) ctx.sessionSecret = data.session_secret;
       consent();
     }, function () { fail({ type: "api_connection_error", message: "The sandbox could not be reached." }); });
   });

@@ -1,11 +1,15 @@
 /*
  * Sandbox stand-in for Stripe.js (https://js.stripe.com/v3/), served by the
- * built-in sandbox. It implements the Financial Connections surface with
- * Stripe.js's exact result shapes:
+ * built-in sandbox. It implements the Financial Connections surface and ACH
+ * Direct Debit's with Stripe.js's exact result shapes:
  *
  *   const stripe = Stripe('pk_test_…');
  *   const {financialConnectionsSession, error} =
  *     await stripe.collectFinancialConnectionsAccounts({clientSecret});
+ *   const {paymentIntent, error} = await stripe.collectBankAccountForPayment({
+ *     clientSecret, params: {payment_method_type: 'us_bank_account',
+ *       payment_method_data: {billing_details: {name, email}}}});
+ *   const {paymentIntent, error} = await stripe.confirmUsBankAccountPayment(clientSecret);
  *
  * The modal is an iframe served by the sandbox. The client secret reaches it
  * by postMessage, never in a URL. Closing the modal resolves with an empty
@@ -25,7 +29,7 @@
     return e;
   }
 
-  function run(publishableKey, options, flow) {
+  function run(publishableKey, options, flow, extra) {
     if (!options || typeof options.clientSecret !== "string" || options.clientSecret === "") {
       return Promise.reject(integrationError("Invalid value for " + flow + ": clientSecret should be a client secret string."));
     }
@@ -69,7 +73,10 @@
         if (msg.type === "sandbox:ready") {
           clearTimeout(loadTimer);
           frame.contentWindow.postMessage(
-            { type: "sandbox:init", clientSecret: options.clientSecret, publishableKey: publishableKey, flow: flow },
+            {
+              type: "sandbox:init", clientSecret: options.clientSecret, publishableKey: publishableKey, flow: flow,
+              billingDetails: extra && extra.billingDetails,
+            },
             origin
           );
           frame.focus();
@@ -79,6 +86,42 @@
       }
       window.addEventListener("message", onMessage);
       document.body.appendChild(overlay);
+    });
+  }
+
+  // Stripe's bracket form: {a: {b: 1}} → a[b]=1.
+  function flatten(form, prefix, value) {
+    if (value === null || value === undefined) return;
+    if (typeof value === "object") {
+      Object.keys(value).forEach(function (k) { flatten(form, prefix + "[" + k + "]", value[k]); });
+    } else {
+      form.append(prefix, String(value));
+    }
+  }
+
+  function intentId(clientSecret, method) {
+    if (typeof clientSecret !== "string" || !/^pi_[A-Za-z0-9]+_secret_[A-Za-z0-9]+$/.test(clientSecret)) {
+      throw integrationError("Invalid value for " + method + ": clientSecret should be a client secret of the form ${id}_secret_${secret}.");
+    }
+    return clientSecret.split("_secret_")[0];
+  }
+
+  // The publishable-key API calls Stripe.js makes for a PaymentIntent.
+  function api(publishableKey, method, path, form) {
+    var url = new URL(path, base);
+    var init = { method: method, headers: { Authorization: "Bearer " + publishableKey }, credentials: "omit" };
+    if (method === "GET") {
+      url.search = form.toString();
+    } else {
+      init.headers["Content-Type"] = "application/x-www-form-urlencoded";
+      init.body = form.toString();
+    }
+    return fetch(url.href, init).then(function (r) {
+      return r.json().then(function (j) {
+        return r.ok ? { paymentIntent: j } : { error: j.error || { type: "api_error", message: "Unexpected response." } };
+      });
+    }, function () {
+      return { error: { type: "api_connection_error", message: "The sandbox could not be reached." } };
     });
   }
 
@@ -92,6 +135,53 @@
     };
     this.collectBankAccountToken = function (options) {
       return run(publishableKey, options, "token");
+    };
+    this.collectBankAccountForPayment = function (options) {
+      var params = (options && options.params) || {};
+      try {
+        intentId(options && options.clientSecret, "collectBankAccountForPayment");
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      if (params.payment_method_type !== "us_bank_account") {
+        return Promise.reject(integrationError("Invalid value for collectBankAccountForPayment: params.payment_method_type should be us_bank_account."));
+      }
+      var billing = (params.payment_method_data || {}).billing_details || {};
+      if (typeof billing.name !== "string" || billing.name === "") {
+        return Promise.reject(integrationError("Invalid value for collectBankAccountForPayment: params.payment_method_data.billing_details.name should be a non-empty string."));
+      }
+      return run(publishableKey, options, "payment", { billingDetails: { name: billing.name, email: billing.email } })
+        .then(function (r) { return r.error ? { error: r.error } : { paymentIntent: r.paymentIntent }; });
+    };
+    this.confirmUsBankAccountPayment = function (clientSecret, data) {
+      var id;
+      try {
+        id = intentId(clientSecret, "confirmUsBankAccountPayment");
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      var form = new URLSearchParams();
+      form.append("client_secret", clientSecret);
+      var pm = data && data.payment_method;
+      if (typeof pm === "string") form.append("payment_method", pm);
+      else if (pm && typeof pm === "object") {
+        form.append("payment_method_data[type]", "us_bank_account");
+        Object.keys(pm).forEach(function (k) {
+          if (k !== "type") flatten(form, "payment_method_data[" + k + "]", pm[k]);
+        });
+      }
+      return api(publishableKey, "POST", "v1/payment_intents/" + encodeURIComponent(id) + "/confirm", form);
+    };
+    this.retrievePaymentIntent = function (clientSecret) {
+      var id;
+      try {
+        id = intentId(clientSecret, "retrievePaymentIntent");
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      var form = new URLSearchParams();
+      form.append("client_secret", clientSecret);
+      return api(publishableKey, "GET", "v1/payment_intents/" + encodeURIComponent(id), form);
     };
   }
   Stripe.version = 3;

@@ -1,11 +1,66 @@
 //! Authentication as Stripe does it: a secret test key (Bearer, or Basic
 //! with the key as user) names the data space a request works in; a missing
-//! or malformed one gets 401, with the key redacted in the message.
+//! or malformed one gets 401, with the key redacted in the message. A
+//! [`Caller`] adds the API version the request speaks (`Stripe-Version`, else
+//! the key's default).
 
+use super::Edge;
 use crate::sandbox::error::ApiError;
+use crate::sandbox::version::ApiVersion;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
+use std::sync::Arc;
+
+/// A `/v1` request's key and API version.
+pub struct Caller {
+    pub key: String,
+    pub version: ApiVersion,
+}
+
+impl FromRequestParts<Arc<Edge>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, edge: &Arc<Edge>) -> Result<Self, ApiError> {
+        let SecretKey(key) = SecretKey::from_request_parts(parts, edge).await?;
+        let version = match parts.headers.get("stripe-version") {
+            None => edge.sandbox.read(&key, |s| s.default_version()),
+            Some(v) => {
+                let given = String::from_utf8_lossy(v.as_bytes());
+                ApiVersion::parse(given.trim()).ok_or_else(|| ApiError::bad_version(&given))?
+            }
+        };
+        Ok(Caller { key, version })
+    }
+}
+
+/// Who a request that Stripe.js may also make comes from: a secret key,
+/// or a publishable key (`pk_test_…`) that must name its object by client
+/// secret (as `stripe.retrievePaymentIntent` and
+/// `stripe.confirmUsBankAccountPayment` do).
+pub enum Who {
+    Secret(Caller),
+    Publishable,
+}
+
+/// Whether the request is authenticated with a well-formed publishable test key.
+pub fn publishable(headers: &HeaderMap) -> bool {
+    let raw = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    raw.strip_prefix("Bearer ").map(str::trim).is_some_and(|k| {
+        k.len() > 8 && k.len() <= 255 && k.starts_with("pk_test_") && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    })
+}
+
+impl FromRequestParts<Arc<Edge>> for Who {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, edge: &Arc<Edge>) -> Result<Self, ApiError> {
+        if publishable(&parts.headers) {
+            return Ok(Who::Publishable);
+        }
+        Caller::from_request_parts(parts, edge).await.map(Who::Secret)
+    }
+}
 
 /// The secret key a request authenticated with: its data space.
 pub struct SecretKey(pub String);

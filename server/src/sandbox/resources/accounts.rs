@@ -1,8 +1,9 @@
-//! Financial Connections accounts: list and retrieve (`expand[]=ownership`),
+//! Financial Connections accounts: list and retrieve,
 //! the actions (refresh, disconnect, subscribe, unsubscribe), owners, and
 //! the control surface's status changes and refresh failures.
 
 use super::list::paginate;
+use crate::sandbox::clock::now;
 use crate::sandbox::error::ApiError;
 use crate::sandbox::kinds::AccountStatus;
 use crate::sandbox::params::{expect_keys, str_at, Params};
@@ -50,19 +51,10 @@ pub fn list(sb: &Sandbox, key: &str, q: &Params) -> Result<Value, ApiError> {
     })
 }
 
-/// `GET /v1/financial_connections/accounts/{id}` (`expand[]=ownership`).
+/// `GET /v1/financial_connections/accounts/{id}` (`expand[]` is the edge's).
 pub fn retrieve(sb: &Sandbox, key: &str, id: &str, q: &Params) -> Result<Value, ApiError> {
     q.only(&["expand"])?;
-    let expand = q.list("expand", &["ownership"])?;
-    sb.read(key, |s| {
-        let mut v = s.account_json(id)?;
-        if expand.iter().any(|e| e == "ownership") {
-            if let Some(o) = v["ownership"].as_str().and_then(|o| s.ownerships.get(o)) {
-                v["ownership"] = o.to_json();
-            }
-        }
-        Ok(v)
-    })
+    sb.read(key, |s| s.account_json(id))
 }
 
 /// `features[]` of a refresh, subscribe or unsubscribe call.
@@ -167,6 +159,10 @@ pub fn set_status(sb: &Sandbox, key: &str, id: &str, p: &Params) -> Result<Value
         }
         let changed = a.status != status;
         a.status = status;
+        if status == AccountStatus::Inactive {
+            // What was announced has happened.
+            a.status_details = json!({});
+        }
         if changed {
             let kind = if status == AccountStatus::Inactive {
                 "deactivated"
@@ -189,4 +185,39 @@ pub fn fail_next_refreshes(sb: &Sandbox, key: &str, p: &Params) -> Result<Value,
         .ok_or_else(|| ApiError::invalid("count", "count must be an integer from 0 to 1000."))?;
     sb.with_space(key, |s| s.fail_next_refreshes = n);
     Ok(json!({ "fail_next_refreshes": n }))
+}
+
+/// Control surface, what happens to an account's numbers at the bank:
+/// `event=upcoming_expiry[&expires_at=unix]` (default 30 days on) sets their
+/// `expected_expiry_date` and emits `.upcoming_account_number_expiry`;
+/// `event=updated` gives them new numbers (no expiry) and emits
+/// `.account_numbers_updated`. Both events exist from API version 2026-09-30.
+pub fn account_numbers(sb: &Sandbox, key: &str, id: &str, p: &Params) -> Result<Value, ApiError> {
+    p.only(&["event", "expires_at"])?;
+    let expires_at = match p.str("expires_at")? {
+        None => now() + 30 * 86_400,
+        Some(t) => t
+            .parse::<i64>()
+            .map_err(|_| ApiError::invalid("expires_at", "expires_at must be a Unix time in seconds."))?,
+    };
+    let event = match p.str("event")?.as_deref() {
+        Some("upcoming_expiry") => "financial_connections.account.upcoming_account_number_expiry",
+        Some("updated") => "financial_connections.account.account_numbers_updated",
+        _ => return Err(ApiError::invalid("event", "event must be upcoming_expiry or updated.")),
+    };
+    let updated = event.ends_with("account_numbers_updated");
+    sb.with_space(key, |s| {
+        let a = s.account_or_404(id)?;
+        if a.account_numbers.is_empty() {
+            return Err(ApiError::invalid(
+                "account",
+                "The account has no account numbers (it was not linked for us_bank_account payments).",
+            ));
+        }
+        for n in &mut a.account_numbers {
+            n.expected_expiry_date = if updated { None } else { Some(expires_at) };
+        }
+        s.emit(event, id);
+        s.account_json(id)
+    })
 }

@@ -1,8 +1,9 @@
 //! Stripe's list pagination: `limit`, `starting_after`, `ending_before`,
-//! over items already in list order (newest first).
+//! over items already in list order (newest first); and the time filters
+//! lists share (`created`, `transacted_at`: an integer or `[gt|gte|lt|lte]`).
 
 use crate::sandbox::error::ApiError;
-use crate::sandbox::params::Params;
+use crate::sandbox::params::{expect_keys, Params};
 use serde_json::{json, Value};
 
 /// Stripe list pagination over `items` (already newest first).
@@ -46,4 +47,28 @@ pub fn paginate<T: serde::Serialize>(
         (items.iter().take(limit).copied().collect(), items.len() > limit)
     };
     Ok(json!({ "object": "list", "data": page, "has_more": has_more, "url": url }))
+}
+
+/// A time filter: `name=123` (exactly) or `name[gte]=…&name[lt]=…`.
+pub fn range_filter(v: Option<&Value>, name: &str) -> Result<Box<dyn Fn(i64) -> bool>, ApiError> {
+    let int = |v: &Value, name: &str| -> Result<i64, ApiError> {
+        v.as_str()
+            .and_then(|s| s.parse::<i64>().ok())
+            .ok_or_else(|| ApiError::invalid(name, format!("Invalid integer: {name}")))
+    };
+    match v {
+        None => Ok(Box::new(|_| true)),
+        Some(Value::Object(m)) => {
+            expect_keys(m, name, &["gt", "gte", "lt", "lte"])?;
+            let b = |k: &str| m.get(k).map(|v| int(v, &format!("{name}[{k}]"))).transpose();
+            let (gt, gte, lt, lte) = (b("gt")?, b("gte")?, b("lt")?, b("lte")?);
+            Ok(Box::new(move |t| {
+                gt.is_none_or(|x| t > x) && gte.is_none_or(|x| t >= x) && lt.is_none_or(|x| t < x) && lte.is_none_or(|x| t <= x)
+            }))
+        }
+        Some(v) => {
+            let exact = int(v, name)?;
+            Ok(Box::new(move |t| t == exact))
+        }
+    }
 }

@@ -6,10 +6,18 @@
 //! edge's ([`crate::sandbox::edge`]), which calls in, never the reverse.
 
 pub mod accounts;
+pub mod collect_for_payment;
+pub mod confirm;
 pub mod customers;
 pub mod events;
+pub mod expand;
+pub mod keys;
 pub mod list;
 pub mod modal;
+pub mod notices;
+pub mod payment_intents;
+pub mod payment_methods;
+pub mod requests;
 pub mod scheduled;
 pub mod sessions;
 pub mod tokens;

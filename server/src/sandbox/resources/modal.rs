@@ -8,7 +8,8 @@ use super::tokens::{bank_token, TEST_ROUTING_NUMBER};
 use crate::sandbox::catalog::{self, AccountTemplate, Institution, INSTITUTIONS};
 use crate::sandbox::clock::{new_id, now};
 use crate::sandbox::error::ApiError;
-use crate::sandbox::state::{Account, Feature, ModalError, Sandbox, Session, SessionState, Space};
+use crate::sandbox::params::Params;
+use crate::sandbox::state::{Account, AccountNumber, Feature, ModalError, Sandbox, Session, SessionState, Space};
 use crate::sandbox::work::refresh;
 use axum::http::StatusCode;
 use serde_json::{json, Value};
@@ -19,6 +20,8 @@ pub struct Choice<'a> {
     pub accounts: &'a [String],
     /// `collectBankAccountToken`'s flow: exactly one ACH-capable account.
     pub token_flow: bool,
+    /// `collectBankAccountForPayment`'s flow: exactly one ACH-capable account, to pay from.
+    pub payment_flow: bool,
 }
 
 fn modal_error(e: ModalError) -> ApiError {
@@ -73,7 +76,12 @@ pub fn view(sb: &Sandbox, client_secret: &str) -> Result<Value, ApiError> {
             })
             .collect();
         json!({
-            "session": { "id": s.id, "permissions": s.permissions, "limit": s.limit_accounts },
+            "session": {
+                "id": s.id,
+                "permissions": s.permissions,
+                "limit": s.limit_accounts,
+                "manual_entry": s.manual_entry_mode,
+            },
             "institutions": institutions,
         })
     })
@@ -89,12 +97,9 @@ pub fn complete(sb: &Sandbox, client_secret: &str, choice: Choice) -> Result<Val
         if chosen.is_empty() {
             return Err(ApiError::invalid("accounts", "Select at least one account."));
         }
-        if choice.token_flow {
+        if choice.token_flow || choice.payment_flow {
             if chosen.len() != 1 {
-                return Err(ApiError::invalid(
-                    "accounts",
-                    "Select exactly one account to receive payouts.",
-                ));
+                return Err(ApiError::invalid("accounts", "Select exactly one account."));
             }
             if !chosen[0].ach || !s.permissions.iter().any(|p| p == "payment_method") {
                 return Err(ApiError {
@@ -120,6 +125,46 @@ pub fn complete(sb: &Sandbox, client_secret: &str, choice: Choice) -> Result<Val
         Ok(result)
     })
     .map_err(modal_error)?
+}
+
+/// `POST /_sandbox/sessions/{id}/complete`: completes a session of the
+/// calling key as a person in the modal would, for tests without a browser.
+/// `institution` (default `test_institution`), `accounts[]` (the catalog's
+/// keys; default the institution's preselected ones the session offers) and
+/// `flow=accounts|token`; answers what Stripe.js's promise resolves with.
+pub fn complete_session(sb: &Sandbox, key: &str, id: &str, p: &Params) -> Result<Value, ApiError> {
+    p.only(&["institution", "accounts", "flow"])?;
+    let institution = p.str("institution")?.unwrap_or_else(|| "test_institution".to_owned());
+    let token_flow = match p.str("flow")?.as_deref() {
+        None | Some("accounts") => false,
+        Some("token") => true,
+        Some(_) => return Err(ApiError::invalid("flow", "flow must be accounts or token.")),
+    };
+    let mut accounts = p.list("accounts", &[])?;
+    let secret = sb.read(key, |s| {
+        let session = s
+            .sessions
+            .get(id)
+            .ok_or_else(|| ApiError::not_found("financial_connections.session", id, "session"))?;
+        if accounts.is_empty() {
+            let inst =
+                catalog::institution(&institution).ok_or_else(|| ApiError::invalid("institution", "Unknown institution."))?;
+            accounts = inst
+                .accounts
+                .iter()
+                .filter(|t| t.preselected && session.offers(t))
+                .map(|t| t.key.to_owned())
+                .collect();
+        }
+        Ok::<_, ApiError>(session.client_secret.clone())
+    })?;
+    let choice = Choice {
+        institution: &institution,
+        accounts: &accounts,
+        token_flow,
+        payment_flow: false,
+    };
+    complete(sb, &secret, choice)
 }
 
 /// Ends the flow with nothing linked: the modal's close button.
@@ -169,6 +214,11 @@ fn link(session: &mut Session, space: &mut Space, institution: &Institution, cho
             id: new_id("fca_"),
             object: "financial_connections.account",
             account_holder: session.account_holder.clone(),
+            account_numbers: if methods.contains(&"us_bank_account") {
+                vec![AccountNumber::ach()]
+            } else {
+                vec![]
+            },
             balance: None,
             balance_refresh: None,
             category: t.category,
@@ -189,7 +239,7 @@ fn link(session: &mut Session, space: &mut Space, institution: &Institution, cho
             session: session.id.clone(),
             template: t.key,
         };
-        linked.push(json!(account));
+        linked.push(account.to_json());
         session.linked.push(account.id.clone());
         let id = account.id.clone();
         space.accounts.push(account);

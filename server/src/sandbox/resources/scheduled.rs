@@ -1,5 +1,6 @@
 //! Control surface: what a key has waiting on the clock (refreshes that
-//! will settle, subscriptions' next refreshes, webhook delivery attempts),
+//! will settle, subscriptions' next refreshes, payments that will settle,
+//! webhook delivery attempts),
 //! soonest first, for tests and for seeing why something has not happened yet.
 
 use crate::sandbox::state::{Job, Sandbox};
@@ -21,6 +22,9 @@ pub fn list(sb: &Sandbox, key: &str) -> Value {
                     }
                     Job::Subscription { account } => {
                         json!({ "kind": "subscription", "account": account, "due_in_ms": due_in_ms })
+                    }
+                    Job::SettlePayment { intent } => {
+                        json!({ "kind": "payment", "payment_intent": intent, "due_in_ms": due_in_ms })
                     }
                     Job::Deliver(a) => json!({
                         "kind": "delivery",

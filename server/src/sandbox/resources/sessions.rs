@@ -7,6 +7,7 @@ use crate::sandbox::clock::{new_id, now};
 use crate::sandbox::error::ApiError;
 use crate::sandbox::params::{expect_keys, list_at, str_at, Params};
 use crate::sandbox::state::{Account, AccountHolder, Sandbox, Session, SessionState, Space};
+use crate::sandbox::version::ApiVersion;
 use serde_json::{json, Value};
 
 pub const PERMISSIONS: &[&str] = &["balances", "ownership", "payment_method", "transactions"];
@@ -21,7 +22,7 @@ fn parse_account_holder(p: &Params, space: &Space) -> Result<AccountHolder, ApiE
         "customer" => {
             let cus = str_at(holder.get("customer"), "account_holder[customer]")?
                 .ok_or_else(|| ApiError::missing("account_holder[customer]"))?;
-            if !space.customers.contains_key(&cus) {
+            if space.live_customer(&cus).is_none() {
                 return Err(ApiError::not_found("customer", &cus, "account_holder[customer]"));
             }
             Ok(AccountHolder {
@@ -49,7 +50,48 @@ fn parse_account_holder(p: &Params, space: &Space) -> Result<AccountHolder, ApiE
     }
 }
 
-fn parse_session(p: &Params, space: &Space) -> Result<Session, ApiError> {
+/// `filters`: `countries[]` before 2026-10-28, one `country` from then on
+/// (each version refuses the other's name as unknown).
+fn parse_filters(p: &Params, version: &ApiVersion) -> Result<(Vec<String>, Vec<String>), ApiError> {
+    let (mut countries, mut subcategories) = (vec!["US".to_owned()], vec![]);
+    let Some(f) = p.obj("filters")? else {
+        return Ok((countries, subcategories));
+    };
+    if version.country_filter() {
+        expect_keys(f, "filters", &["country", "account_subcategories"])?;
+        if let Some(c) = str_at(f.get("country"), "filters[country]")? {
+            countries = vec![c];
+        }
+    } else {
+        expect_keys(f, "filters", &["countries", "account_subcategories"])?;
+        let c = list_at(f.get("countries"), "filters[countries]", &[])?;
+        if !c.is_empty() {
+            countries = c;
+        }
+    }
+    if let Some(bad) = countries
+        .iter()
+        .find(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()))
+    {
+        let param = if version.country_filter() {
+            "filters[country]"
+        } else {
+            "filters[countries]"
+        };
+        return Err(ApiError::invalid(
+            param,
+            format!("Invalid country: {bad}. Use a two-letter country code (US)."),
+        ));
+    }
+    subcategories = list_at(
+        f.get("account_subcategories"),
+        "filters[account_subcategories]",
+        SUBCATEGORIES,
+    )?;
+    Ok((countries, subcategories))
+}
+
+fn parse_session(p: &Params, space: &Space, version: &ApiVersion) -> Result<Session, ApiError> {
     p.only(&[
         "account_holder",
         "permissions",
@@ -66,19 +108,7 @@ fn parse_session(p: &Params, space: &Space) -> Result<Session, ApiError> {
         return Err(ApiError::missing("permissions"));
     }
     let prefetch = p.list("prefetch", PREFETCH)?;
-    let (mut countries, mut subcategories) = (vec!["US".to_owned()], vec![]);
-    if let Some(f) = p.obj("filters")? {
-        expect_keys(f, "filters", &["countries", "account_subcategories"])?;
-        let c = list_at(f.get("countries"), "filters[countries]", &[])?;
-        if !c.is_empty() {
-            countries = c;
-        }
-        subcategories = list_at(
-            f.get("account_subcategories"),
-            "filters[account_subcategories]",
-            SUBCATEGORIES,
-        )?;
-    }
+    let (countries, subcategories) = parse_filters(p, version)?;
     let mut limit_accounts = 100;
     if let Some(l) = p.obj("limits")? {
         expect_keys(l, "limits", &["accounts"])?;
@@ -128,14 +158,15 @@ fn parse_session(p: &Params, space: &Space) -> Result<Session, ApiError> {
     })
 }
 
-/// `POST /v1/financial_connections/sessions`.
-pub fn create(sb: &Sandbox, key: &str, p: &Params) -> Result<Value, ApiError> {
-    let session = sb.read(key, |s| parse_session(p, s))?;
+/// `POST /v1/financial_connections/sessions`, its `filters` as `version` names them.
+pub fn create(sb: &Sandbox, key: &str, version: &ApiVersion, p: &Params) -> Result<Value, ApiError> {
+    let session = sb.read(key, |s| parse_session(p, s, version))?;
     sb.insert_session(key, session)
 }
 
 /// `GET /v1/financial_connections/sessions/{id}`, with the accounts it linked.
-pub fn retrieve(sb: &Sandbox, key: &str, id: &str) -> Result<Value, ApiError> {
+pub fn retrieve(sb: &Sandbox, key: &str, id: &str, q: &Params) -> Result<Value, ApiError> {
+    q.only(&["expand"])?;
     sb.read(key, |s| {
         let session = s
             .sessions

@@ -4,6 +4,7 @@
 use crate::sandbox::clock::{new_id, now};
 use crate::sandbox::data;
 use crate::sandbox::error::ApiError;
+use crate::sandbox::params::Params;
 use crate::sandbox::state::{Sandbox, Space};
 use serde_json::{json, Value};
 
@@ -42,7 +43,8 @@ pub fn bank_token(space: &mut Space, account_id: &str, routing_number: &str) -> 
 }
 
 /// `GET /v1/tokens/{id}`.
-pub fn retrieve(sb: &Sandbox, key: &str, id: &str) -> Result<Value, ApiError> {
+pub fn retrieve(sb: &Sandbox, key: &str, id: &str, q: &Params) -> Result<Value, ApiError> {
+    q.only(&["expand"])?;
     sb.read(key, |s| s.tokens.get(id).cloned())
         .ok_or_else(|| ApiError::not_found("token", id, "token"))
 }

@@ -2,35 +2,11 @@
 //! (`account`, `transacted_at[gt|gte|lt|lte]`, `transaction_refresh[after]`,
 //! pagination) and `GET …/transactions/{id}`.
 
-use super::list::paginate;
+use super::list::{paginate, range_filter};
 use crate::sandbox::error::ApiError;
 use crate::sandbox::params::{expect_keys, str_at, Params};
 use crate::sandbox::state::{Sandbox, Transaction};
-use serde_json::{json, Value};
-
-/// `transacted_at=123` or `transacted_at[gte]=…&transacted_at[lt]=…`.
-fn time_filter(v: Option<&Value>) -> Result<Box<dyn Fn(i64) -> bool>, ApiError> {
-    let int = |v: &Value, name: &str| -> Result<i64, ApiError> {
-        v.as_str()
-            .and_then(|s| s.parse::<i64>().ok())
-            .ok_or_else(|| ApiError::invalid(name, format!("Invalid integer: {name}")))
-    };
-    match v {
-        None => Ok(Box::new(|_| true)),
-        Some(Value::Object(m)) => {
-            expect_keys(m, "transacted_at", &["gt", "gte", "lt", "lte"])?;
-            let b = |k: &str| m.get(k).map(|v| int(v, &format!("transacted_at[{k}]"))).transpose();
-            let (gt, gte, lt, lte) = (b("gt")?, b("gte")?, b("lt")?, b("lte")?);
-            Ok(Box::new(move |t| {
-                gt.is_none_or(|x| t > x) && gte.is_none_or(|x| t >= x) && lt.is_none_or(|x| t < x) && lte.is_none_or(|x| t <= x)
-            }))
-        }
-        Some(v) => {
-            let exact = int(v, "transacted_at")?;
-            Ok(Box::new(move |t| t == exact))
-        }
-    }
-}
+use serde_json::Value;
 
 /// `GET /v1/financial_connections/transactions`, newest first.
 pub fn list(sb: &Sandbox, key: &str, q: &Params) -> Result<Value, ApiError> {
@@ -44,7 +20,7 @@ pub fn list(sb: &Sandbox, key: &str, q: &Params) -> Result<Value, ApiError> {
         "expand",
     ])?;
     let account = q.str("account")?.ok_or_else(|| ApiError::missing("account"))?;
-    let in_range = time_filter(q.0.get("transacted_at"))?;
+    let in_range = range_filter(q.0.get("transacted_at"), "transacted_at")?;
     let after = match q.obj("transaction_refresh")? {
         None => None,
         Some(m) => {
@@ -86,13 +62,14 @@ pub fn list(sb: &Sandbox, key: &str, q: &Params) -> Result<Value, ApiError> {
 }
 
 /// `GET /v1/financial_connections/transactions/{id}`.
-pub fn retrieve(sb: &Sandbox, key: &str, id: &str) -> Result<Value, ApiError> {
+pub fn retrieve(sb: &Sandbox, key: &str, id: &str, q: &Params) -> Result<Value, ApiError> {
+    q.only(&["expand"])?;
     sb.read(key, |s| {
         s.transactions
             .values()
             .flat_map(|v| v.iter())
             .find(|t| t.id == id)
-            .map(|t| json!(t))
+            .map(|t| t.to_json())
     })
     .ok_or_else(|| ApiError::not_found("financial_connections.transaction", id, "id"))
 }

@@ -2,9 +2,10 @@
 //! whose path starts with a prefix fail one way. The edge applies them
 //! ([`crate::sandbox::edge::faults`]); each key's space keeps its own.
 
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FaultKind {
     /// 500 `api_error`.
     ServerError,
@@ -31,7 +32,7 @@ impl FaultKind {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Fault {
     pub path_prefix: String,
     pub remaining: u32,
@@ -39,7 +40,7 @@ pub struct Fault {
 }
 
 /// One key's fault rules, in the order they were added.
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
 pub struct Faults(Vec<Fault>);
 
 impl Faults {

@@ -5,6 +5,7 @@
 //! scanning every entry.
 
 use super::objects::approx_json;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 
@@ -12,7 +13,7 @@ use std::collections::{HashMap, VecDeque};
 pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 60 * 60;
 
 /// A first response to an `Idempotency-Key`, replayed to later requests.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StoredResponse {
     pub fingerprint: String,
     pub status: u16,
@@ -21,7 +22,7 @@ pub struct StoredResponse {
     pub at: i64,
 }
 
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
 pub struct Idempotency {
     /// idempotency key → (sequence number, response, its approximate bytes)
     entries: HashMap<String, (u64, StoredResponse, usize)>,

@@ -1,8 +1,11 @@
 //! A key's waiting background work: each [`Job`] with when it is due. The
 //! sandbox indexes every key's jobs by due time for the driver in
 //! [`crate::sandbox::work`]; keeping them per key means forgetting a key
-//! drops its work with it.
+//! drops its work with it. In the state file a job keeps its due time as a
+//! wall-clock time and gets a new id when it is read back.
 
+use super::stored;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -11,7 +14,7 @@ use std::time::{Duration, Instant};
 use super::objects::Feature;
 
 /// Work that waits on the clock, run by [`crate::sandbox::work`].
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Job {
     /// A pending refresh settles.
     Settle { account: String, feature: Feature },
@@ -19,14 +22,17 @@ pub enum Job {
     Subscription { account: String },
     /// One attempt to deliver an event to a webhook endpoint.
     Deliver(DeliveryAttempt),
+    /// A processing payment settles (succeeds or fails).
+    SettlePayment { intent: String },
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DeliveryAttempt {
     /// The entry in the delivery log.
     pub delivery: String,
     /// The endpoint (its URL and secret are read when the attempt is made).
     pub endpoint: String,
+    #[serde(serialize_with = "stored::arc_str_out", deserialize_with = "stored::arc_str_in")]
     pub body: Arc<str>,
     /// 1 for the first attempt.
     pub attempt: u32,
@@ -47,6 +53,48 @@ pub struct Jobs {
     /// Added, and cancelled, since the sandbox last indexed them.
     added: Vec<u64>,
     cancelled: Vec<Due>,
+    /// Old id → new id of jobs read back from the state file.
+    renumbered: HashMap<u64, u64>,
+}
+
+/// A waiting job as the state file keeps it.
+#[derive(Serialize, Deserialize)]
+struct StoredJob {
+    id: u64,
+    /// Unix milliseconds.
+    due: i64,
+    job: Job,
+}
+
+impl Serialize for Jobs {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut jobs: Vec<StoredJob> = self
+            .waiting
+            .iter()
+            .map(|(id, (at, job))| StoredJob {
+                id: *id,
+                due: stored::instant_to_unix_ms(*at),
+                job: job.clone(),
+            })
+            .collect();
+        jobs.sort_by_key(|j| (j.due, j.id));
+        jobs.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Jobs {
+    /// Each job gets a new id (ids are unique only in the process that made
+    /// them) and is waiting to be indexed, as if just scheduled.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut jobs = Jobs::default();
+        for StoredJob { id, due, job } in Vec::<StoredJob>::deserialize(d)? {
+            let new = NEXT_JOB.fetch_add(1, Ordering::Relaxed);
+            jobs.waiting.insert(new, (stored::unix_ms_to_instant(due), job));
+            jobs.added.push(new);
+            jobs.renumbered.insert(id, new);
+        }
+        Ok(jobs)
+    }
 }
 
 impl Jobs {
@@ -94,6 +142,12 @@ impl Jobs {
             .filter_map(|id| self.waiting.get(&id).map(|(at, _)| (*at, id)))
             .collect();
         (added, std::mem::take(&mut self.cancelled))
+    }
+
+    /// The ids that jobs read back from the state file had there, mapped to
+    /// their new ones (for what refers to them), emptied by the first call.
+    pub(super) fn take_renumbered(&mut self) -> HashMap<u64, u64> {
+        std::mem::take(&mut self.renumbered)
     }
 
     /// Removes a job that is due.

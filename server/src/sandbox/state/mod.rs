@@ -2,22 +2,35 @@
 //! index the modal uses, and the due-time index of every key's waiting
 //! [`Job`]s. Plain data and bookkeeping: what requests do is in
 //! [`crate::sandbox::resources`], what the clock does in
-//! [`crate::sandbox::work`]. All in memory, and bounded by [`Limits`]: past
+//! [`crate::sandbox::work`]. Held in memory, bounded by [`Limits`]: past
 //! `max_keys` keys, or `max_bytes` of data, the least recently used keys are
-//! forgotten (never a pinned one, such as the embedded app's).
+//! forgotten (never a pinned one, such as the embedded app's). With a state
+//! file ([`persist`]) every space that changed is written to it before the
+//! response, and read back at the next start.
 
+pub mod customer;
 pub mod deliveries;
+pub mod endpoint;
 pub mod faults;
 pub mod idempotency;
 pub mod jobs;
 pub mod objects;
+pub mod payments;
+pub mod persist;
+pub mod requests;
 pub mod space;
+pub mod store;
+pub mod stored;
 
+pub use customer::Customer;
 pub use deliveries::Delivery;
+pub use endpoint::Endpoint;
 pub use faults::{Fault, FaultKind};
 pub use idempotency::{StoredResponse, IDEMPOTENCY_TTL_SECS};
 pub use jobs::{DeliveryAttempt, Job};
 pub use objects::*;
+pub use payments::{Acceptance, BankAccount, BillingDetails, IntentStatus, Mandate, Outcome, PaymentIntent, PaymentMethod};
+pub use requests::LoggedRequest;
 pub use space::Space;
 
 use crate::sandbox::config::{Limits, RetryPolicy, Timing};
@@ -43,6 +56,10 @@ struct State {
     secrets: HashMap<String, (String, String)>,
     /// Every space's waiting jobs by due time: (due, job id) → space key.
     due: BTreeMap<(Instant, u64), String>,
+    /// Keys whose space changed since the state file was last written.
+    dirty: HashSet<String>,
+    /// Keys forgotten since then.
+    removed: HashSet<String>,
 }
 
 impl State {
@@ -51,6 +68,8 @@ impl State {
         let Some(space) = self.spaces.remove(key) else {
             return;
         };
+        self.dirty.remove(key);
+        self.removed.insert(key.to_owned());
         for due in space.jobs().times() {
             self.due.remove(&due);
         }
@@ -87,6 +106,10 @@ pub struct Sandbox {
     /// Woken when a job is scheduled (the background driver waits on it).
     wake: Arc<Notify>,
     driver: AtomicBool,
+    /// The state file, when there is one.
+    store: Option<store::Store>,
+    /// One write of the state file at a time, in order.
+    flushing: tokio::sync::Mutex<()>,
 }
 
 impl Default for Sandbox {
@@ -101,6 +124,8 @@ impl Default for Sandbox {
             delivery_permits: Arc::new(Semaphore::new(limits.max_deliveries_in_flight)),
             wake: Arc::default(),
             driver: AtomicBool::new(false),
+            store: None,
+            flushing: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -182,6 +207,7 @@ impl Sandbox {
         }
         let limits = self.limits;
         let result = f(st.spaces.entry(key.to_owned()).or_insert_with(|| Space::new(limits)));
+        st.dirty.insert(key.to_owned());
         self.touch(&mut st, key);
         self.settle(&mut st, key);
         result
@@ -206,6 +232,7 @@ impl Sandbox {
     pub fn with_existing_space<R>(&self, key: &str, f: impl FnOnce(&mut Space) -> R) -> Option<R> {
         let mut st = self.lock();
         let result = f(st.spaces.get_mut(key)?);
+        st.dirty.insert(key.to_owned());
         self.settle(&mut st, key);
         Some(result)
     }
@@ -288,7 +315,10 @@ impl Sandbox {
 
     /// Takes one use of the first fault rule of `key` matching `path`.
     pub fn take_fault(&self, key: &str, path: &str) -> Option<FaultKind> {
-        self.lock().spaces.get_mut(key)?.take_fault(path)
+        let mut st = self.lock();
+        let fault = st.spaces.get_mut(key)?.take_fault(path)?;
+        st.dirty.insert(key.to_owned());
+        Some(fault)
     }
 
     /// Stores a new session and indexes its client secret for the modal.
@@ -327,6 +357,7 @@ impl Sandbox {
             Ok(f(&key, &mut session, space))
         };
         space.sessions.insert(sid, session);
+        st.dirty.insert(key.clone());
         self.settle(&mut st, &key);
         result
     }
@@ -341,6 +372,7 @@ impl Sandbox {
             }
             let ((_, id), key) = entry.remove_entry();
             if let Some(job) = st.spaces.get_mut(&key).and_then(|s| s.jobs_mut().take(id)) {
+                st.dirty.insert(key.clone());
                 out.push((key, job));
             }
         }

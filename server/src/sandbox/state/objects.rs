@@ -1,45 +1,22 @@
 //! The objects a key's space holds, serialised in Stripe's shapes:
-//! customers, sessions, accounts with their refreshes, transactions,
+//! sessions, accounts with their refreshes, transactions,
 //! ownerships, webhook endpoints and their deliveries; and the rough sizes
-//! the sandbox's memory accounting uses.
+//! the sandbox's memory accounting uses. Their serde derives are also how
+//! the state file keeps them ([`super::stored`]): fields Stripe does not
+//! show are serialised too, and removed by `to_json` on the way out.
 
+use super::stored;
 use crate::sandbox::catalog::AccountTemplate;
-use crate::sandbox::clock::{new_id, now};
+use crate::sandbox::clock::now;
 use crate::sandbox::kinds::{AccountCategory, AccountStatus, AccountSubcategory};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::VecDeque;
 
 /// How long a session's client secret can be used.
 pub const SESSION_TTL_SECS: i64 = 60 * 60;
 
-#[derive(Clone, Debug, Serialize)]
-pub struct Customer {
-    pub id: String,
-    pub object: &'static str,
-    pub created: i64,
-    pub email: Option<String>,
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub phone: Option<String>,
-    pub metadata: Map<String, Value>,
-    pub livemode: bool,
-}
-
-impl Customer {
-    /// Roughly the heap it holds.
-    pub fn approx_bytes(&self) -> usize {
-        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
-        256 + self.id.len()
-            + opt(&self.email)
-            + opt(&self.name)
-            + opt(&self.description)
-            + opt(&self.phone)
-            + metadata_bytes(&self.metadata)
-    }
-}
-
-fn metadata_bytes(m: &Map<String, Value>) -> usize {
+pub(super) fn metadata_bytes(m: &Map<String, Value>) -> usize {
     m.iter().map(|(k, v)| 64 + k.len() + approx_json(v)).sum()
 }
 
@@ -53,7 +30,7 @@ pub fn approx_json(v: &Value) -> usize {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AccountHolder {
     #[serde(rename = "type")]
     pub kind: String,
@@ -63,14 +40,14 @@ pub struct AccountHolder {
     pub account: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SessionState {
     Open,
     /// The modal finished (with or without accounts); the client secret is spent.
     Used,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Session {
     pub id: String,
     pub client_secret: String,
@@ -89,12 +66,12 @@ pub struct Session {
 
 impl Session {
     pub fn to_json(&self, accounts: &[&Account]) -> Value {
-        let data: Vec<Value> = accounts.iter().map(|a| json!(a)).collect();
+        let data: Vec<Value> = accounts.iter().map(|a| a.to_json()).collect();
         let mut filters = json!({ "countries": self.countries });
         if !self.subcategories.is_empty() {
             filters["account_subcategories"] = json!(self.subcategories);
         }
-        json!({
+        let mut v = json!({
             "id": self.id,
             "object": "financial_connections.session",
             "account_holder": self.account_holder,
@@ -111,8 +88,12 @@ impl Session {
             "manual_entry": { "mode": self.manual_entry_mode },
             "permissions": self.permissions,
             "prefetch": self.prefetch,
-            "return_url": self.return_url,
-        })
+        });
+        // Absent rather than null when none was given, as the spec has it.
+        if let Some(url) = &self.return_url {
+            v["return_url"] = json!(url);
+        }
+        v
     }
 
     pub fn expired(&self) -> bool {
@@ -145,11 +126,14 @@ impl Session {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Account {
     pub id: String,
-    pub object: &'static str,
+    #[serde(deserialize_with = "stored::static_str")]
+    pub object: stored::Const,
     pub account_holder: AccountHolder,
+    /// Shown from API version 2026-09-30 (see [`crate::sandbox::version`]).
+    pub account_numbers: Vec<AccountNumber>,
     pub balance: Option<Value>,
     pub balance_refresh: Option<Refresh>,
     pub category: AccountCategory,
@@ -165,16 +149,26 @@ pub struct Account {
     pub status_details: Value,
     pub subcategory: AccountSubcategory,
     pub subscriptions: Vec<String>,
+    #[serde(deserialize_with = "stored::static_strs")]
     pub supported_payment_method_types: Vec<&'static str>,
     pub transaction_refresh: Option<Refresh>,
-    #[serde(skip)]
+    /// Not shown (see [`Self::INTERNAL`]).
     pub session: String,
-    /// The catalog template it was linked from (drives its data).
-    #[serde(skip)]
-    pub template: &'static str,
+    /// The catalog template it was linked from (drives its data). Not shown.
+    #[serde(deserialize_with = "stored::static_str")]
+    pub template: stored::Const,
 }
 
 impl Account {
+    /// Fields the sandbox keeps but Stripe does not show.
+    const INTERNAL: [&'static str; 2] = ["session", "template"];
+
+    /// As Stripe shows it (in the sandbox's own shape: see
+    /// [`crate::sandbox::version::render`]).
+    pub fn to_json(&self) -> Value {
+        without(json!(self), &Self::INTERNAL)
+    }
+
     pub fn refresh_mut(&mut self, f: Feature) -> &mut Option<Refresh> {
         match f {
             Feature::Balance => &mut self.balance_refresh,
@@ -192,7 +186,33 @@ impl Account {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// One of an account's `account_numbers`: the numbers a payment can use.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccountNumber {
+    pub expected_expiry_date: Option<i64>,
+    /// `account_number` or `tokenized_account_number`.
+    #[serde(deserialize_with = "stored::static_str")]
+    pub identifier_type: stored::Const,
+    /// `transactable` or `deactivated`.
+    #[serde(deserialize_with = "stored::static_str")]
+    pub status: stored::Const,
+    #[serde(deserialize_with = "stored::static_strs")]
+    pub supported_networks: Vec<&'static str>,
+}
+
+impl AccountNumber {
+    /// The real account number of an ACH-capable account.
+    pub fn ach() -> Self {
+        AccountNumber {
+            expected_expiry_date: None,
+            identifier_type: "account_number",
+            status: "transactable",
+            supported_networks: vec!["ach"],
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RefreshStatus {
     Pending,
@@ -201,7 +221,7 @@ pub enum RefreshStatus {
 }
 
 /// `balance_refresh`, `ownership_refresh` or `transaction_refresh`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Refresh {
     /// Only on `transaction_refresh` (`fctxnref_…`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -212,7 +232,7 @@ pub struct Refresh {
 }
 
 /// What a refresh fetches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Feature {
     Balance,
@@ -256,38 +276,63 @@ impl Feature {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Transaction {
     pub id: String,
-    pub object: &'static str,
+    #[serde(deserialize_with = "stored::static_str")]
+    pub object: stored::Const,
     pub account: String,
     pub amount: i64,
-    pub currency: &'static str,
-    pub description: &'static str,
+    #[serde(deserialize_with = "stored::static_str")]
+    pub currency: stored::Const,
+    #[serde(deserialize_with = "stored::static_str")]
+    pub description: stored::Const,
     pub livemode: bool,
-    pub status: &'static str,
+    #[serde(deserialize_with = "stored::static_str")]
+    pub status: stored::Const,
     pub status_transitions: Value,
     pub transacted_at: i64,
     pub transaction_refresh: String,
     pub updated: i64,
-    /// Position of `transaction_refresh` in the account's refresh history.
-    #[serde(skip)]
+    /// Position of `transaction_refresh` in the account's refresh history. Not shown.
     pub refresh_seq: usize,
 }
 
-#[derive(Clone, Debug, Serialize)]
+impl Transaction {
+    /// As Stripe shows it.
+    pub fn to_json(&self) -> Value {
+        without(json!(self), &["refresh_seq"])
+    }
+}
+
+/// `v` without the fields named (those the sandbox keeps but does not show).
+pub fn without(mut v: Value, internal: &[&str]) -> Value {
+    if let Some(m) = v.as_object_mut() {
+        for field in internal {
+            m.remove(*field);
+        }
+    }
+    v
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Owner {
     pub id: String,
-    pub object: &'static str,
-    pub name: &'static str,
-    pub email: &'static str,
-    pub phone: &'static str,
-    pub raw_address: &'static str,
+    #[serde(deserialize_with = "stored::static_str")]
+    pub object: stored::Const,
+    #[serde(deserialize_with = "stored::static_str")]
+    pub name: stored::Const,
+    #[serde(deserialize_with = "stored::static_str")]
+    pub email: stored::Const,
+    #[serde(deserialize_with = "stored::static_str")]
+    pub phone: stored::Const,
+    #[serde(deserialize_with = "stored::static_str")]
+    pub raw_address: stored::Const,
     pub refreshed_at: i64,
     pub ownership: String,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Ownership {
     pub id: String,
     pub created: i64,
@@ -310,69 +355,10 @@ impl Ownership {
     }
 }
 
-/// A registered `webhook_endpoint`.
-#[derive(Clone, Debug, Serialize)]
-pub struct Endpoint {
-    pub id: String,
-    pub object: &'static str,
-    pub url: String,
-    pub enabled_events: Vec<String>,
-    pub secret: String,
-    /// `enabled` or `disabled`.
-    pub status: &'static str,
-    pub description: Option<String>,
-    pub metadata: Map<String, Value>,
-    pub created: i64,
-    pub livemode: bool,
-    pub api_version: &'static str,
-}
-
-impl Endpoint {
-    pub fn new(url: String, enabled_events: Vec<String>) -> Self {
-        Endpoint {
-            id: new_id("we_"),
-            object: "webhook_endpoint",
-            url,
-            enabled_events,
-            secret: new_id("whsec_"),
-            status: "enabled",
-            description: None,
-            metadata: Map::new(),
-            created: now(),
-            livemode: false,
-            api_version: crate::wire::STRIPE_VERSION,
-        }
-    }
-
-    /// Whether an event of this type goes to it.
-    pub fn wants(&self, event_type: &str) -> bool {
-        self.status == "enabled" && self.enabled_events.iter().any(|e| e == "*" || e == event_type)
-    }
-
-    /// As listed and retrieved: the secret is shown only when it is created.
-    pub fn without_secret(&self) -> Value {
-        let mut v = json!(self);
-        if let Some(m) = v.as_object_mut() {
-            m.remove("secret");
-        }
-        v
-    }
-
-    /// Roughly the heap it holds.
-    pub fn approx_bytes(&self) -> usize {
-        384 + self.id.len()
-            + self.url.len()
-            + self.secret.len()
-            + self.enabled_events.iter().map(|e| 24 + e.len()).sum::<usize>()
-            + self.description.as_ref().map_or(0, String::len)
-            + metadata_bytes(&self.metadata)
-    }
-}
-
 /// An account's transaction refreshes, oldest first. Only the newest are
 /// kept; each keeps its sequence number (which transactions refer to), so
 /// forgetting old ones changes no answer about the ones kept.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct RefreshHistory {
     forgotten: usize,
     ids: VecDeque<String>,
@@ -421,9 +407,5 @@ mod tests {
     fn sizes_grow_with_what_is_stored() {
         let v = json!({ "a": "x".repeat(1000) });
         assert!(approx_json(&v) > 1000);
-        let mut e = Endpoint::new("http://127.0.0.1/".into(), vec!["*".into()]);
-        let before = e.approx_bytes();
-        e.metadata.insert("k".into(), json!("v".repeat(500)));
-        assert!(e.approx_bytes() >= before + 500);
     }
 }

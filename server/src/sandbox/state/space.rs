@@ -4,15 +4,25 @@
 //! jobs it has waiting, so forgetting a key forgets its work too. Each kind
 //! is bounded by [`Limits`]: what a caller creates is refused past its
 //! limit, records keep their newest.
+//!
+//! A space is also what the state file keeps for a key ([`super::store`]):
+//! serde writes every field but the bookkeeping marked `skip`, and a field
+//! missing from an older file takes its value from [`Space::default`].
 
+use super::customer::Customer;
 use super::deliveries::{Delivery, DeliveryLog, DELIVERY_BYTES};
+use super::endpoint::Endpoint;
 use super::faults::{Fault, FaultKind, Faults};
 use super::idempotency::{Idempotency, StoredResponse};
 use super::jobs::{DeliveryAttempt, Job, Jobs};
-use super::objects::{Account, Customer, Endpoint, Ownership, RefreshHistory, Session, Transaction};
+use super::objects::{Account, Ownership, RefreshHistory, Session, Transaction};
+use super::payments::Payments;
+use super::requests::RequestLog;
 use crate::sandbox::clock::{new_id, now};
 use crate::sandbox::config::Limits;
 use crate::sandbox::error::ApiError;
+use crate::sandbox::version::{self, ApiVersion};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -30,9 +40,17 @@ const OWNER_BYTES: usize = 512;
 const REFRESH_ID_BYTES: usize = 64;
 
 /// One secret key's world.
+#[derive(Serialize, Deserialize)]
+#[serde(default)]
 pub struct Space {
+    #[serde(skip)]
     limits: Limits,
     pub customers: HashMap<String, Customer>,
+    /// The `seq` the next customer gets.
+    next_customer: u64,
+    /// The key's default API version (`POST /_sandbox/api_version`); `None`
+    /// is [`ApiVersion::current`].
+    pub api_version: Option<ApiVersion>,
     pub sessions: HashMap<String, Session>,
     /// Session ids, oldest first.
     session_order: VecDeque<String>,
@@ -51,18 +69,33 @@ pub struct Space {
     /// Bank account tokens made by `collectBankAccountToken`.
     pub tokens: HashMap<String, Value>,
     pub webhook_endpoints: Vec<Endpoint>,
+    /// PaymentIntents, PaymentMethods, Mandates.
+    pub payments: Payments,
+    /// The newest `/v1` requests made with the key.
+    pub requests: RequestLog,
     faults: Faults,
     pub deliveries: DeliveryLog,
     /// Deliveries of this key being sent right now.
+    #[serde(skip)]
     pub deliveries_in_flight: usize,
     idempotency: Idempotency,
-    /// Events emitted but not yet handed to webhook delivery.
+    /// Events emitted but not yet handed to webhook delivery (always empty
+    /// between requests, so never written).
+    #[serde(skip)]
     outbox: Vec<Value>,
     jobs: Jobs,
     /// When a request last used the key (the sandbox's LRU clock).
+    #[serde(skip)]
     pub(super) last_used: u64,
     /// Its size when the sandbox last measured it.
+    #[serde(skip)]
     pub(super) bytes: usize,
+}
+
+impl Default for Space {
+    fn default() -> Self {
+        Space::new(Limits::default())
+    }
 }
 
 impl Space {
@@ -70,6 +103,8 @@ impl Space {
         Space {
             limits,
             customers: HashMap::new(),
+            next_customer: 0,
+            api_version: None,
             sessions: HashMap::new(),
             session_order: VecDeque::new(),
             accounts: Vec::new(),
@@ -80,6 +115,8 @@ impl Space {
             fail_next_refreshes: 0,
             tokens: HashMap::new(),
             webhook_endpoints: Vec::new(),
+            payments: Payments::default(),
+            requests: RequestLog::default(),
             faults: Faults::default(),
             deliveries: DeliveryLog::default(),
             deliveries_in_flight: 0,
@@ -95,6 +132,21 @@ impl Space {
         &self.limits
     }
 
+    /// Makes a space read back from the state file live again under
+    /// `limits`: what refers to its jobs follows their new ids, and a
+    /// delivery a restart cut short is sent again.
+    pub(super) fn restore(&mut self, limits: Limits) {
+        self.limits = limits;
+        let renumbered = self.jobs.take_renumbered();
+        for attempt in self.deliveries.restore(&renumbered) {
+            let id = attempt.delivery.clone();
+            let job = self.schedule(Duration::ZERO, Job::Deliver(attempt));
+            if let Some(d) = self.deliveries.get_mut(&id) {
+                d.job = Some(job);
+            }
+        }
+    }
+
     // --- size and room ----------------------------------------------------------
 
     /// Roughly the heap this key's data holds.
@@ -107,6 +159,8 @@ impl Space {
             + self.sessions.values().map(Session::approx_bytes).sum::<usize>()
             + self.webhook_endpoints.iter().map(Endpoint::approx_bytes).sum::<usize>()
             + self.idempotency.bytes()
+            + self.payments.approx_bytes()
+            + self.requests.bytes()
             + self.accounts.len() * ACCOUNT_BYTES
             + transactions * TRANSACTION_BYTES
             + refreshes * REFRESH_ID_BYTES
@@ -124,7 +178,7 @@ impl Space {
 
     /// Refuses to create `adding` more `what` when the key has `have` of them
     /// and may have `cap`, or holds more than its share of memory.
-    fn room(&self, what: &str, have: usize, adding: usize, cap: usize, param: Option<&str>) -> Result<(), ApiError> {
+    pub(super) fn room(&self, what: &str, have: usize, adding: usize, cap: usize, param: Option<&str>) -> Result<(), ApiError> {
         if have + adding > cap {
             return Err(ApiError::limit(
                 param,
@@ -146,10 +200,23 @@ impl Space {
 
     // --- objects ----------------------------------------------------------------
 
-    pub fn add_customer(&mut self, c: Customer) -> Result<(), ApiError> {
+    pub fn add_customer(&mut self, mut c: Customer) -> Result<Value, ApiError> {
         self.room("customers", self.customers.len(), 1, self.limits.max_objects, None)?;
+        c.seq = self.next_customer;
+        self.next_customer += 1;
+        let json = c.to_json();
         self.customers.insert(c.id.clone(), c);
-        Ok(())
+        Ok(json)
+    }
+
+    /// A customer that exists and is not deleted.
+    pub fn live_customer(&self, id: &str) -> Option<&Customer> {
+        self.customers.get(id).filter(|c| !c.deleted)
+    }
+
+    /// The version the key's requests and events default to.
+    pub fn default_version(&self) -> ApiVersion {
+        self.api_version.clone().unwrap_or_default()
     }
 
     /// Stores a new session. At the limit, the oldest finished (used or
@@ -196,7 +263,7 @@ impl Space {
     /// The account as JSON, or Stripe's `resource_missing` for it.
     pub fn account_json(&self, id: &str) -> Result<Value, ApiError> {
         self.account(id)
-            .map(|a| json!(a))
+            .map(|a| a.to_json())
             .ok_or_else(|| ApiError::not_found("financial_connections.account", id, "account"))
     }
 
@@ -231,7 +298,12 @@ impl Space {
     /// Records an event about an account (its current state is `data.object`),
     /// keeping the newest events.
     pub fn emit(&mut self, kind: &str, account_id: &str) -> Option<Value> {
-        let object = json!(self.account(account_id)?);
+        let object = self.account(account_id)?.to_json();
+        Some(self.emit_object(kind, object))
+    }
+
+    /// Records an event about any object (`data.object`), keeping the newest events.
+    pub fn emit_object(&mut self, kind: &str, object: Value) -> Value {
         let event = json!({
             "id": new_id("evt_"),
             "object": "event",
@@ -248,7 +320,7 @@ impl Space {
             self.events.pop_front();
         }
         self.outbox.push(event.clone());
-        Some(event)
+        event
     }
 
     // --- webhook endpoints and deliveries --------------------------------------
@@ -291,28 +363,33 @@ impl Space {
     }
 
     /// Turns the events emitted since the last call into deliveries, one per
-    /// endpoint that wants each, logged and scheduled now.
+    /// endpoint that wants each (in the endpoint's API version, else the
+    /// key's; not an event its version does not have), logged and scheduled now.
     pub(super) fn dispatch_outbox(&mut self, first_backoff: Duration) {
+        let default = self.default_version();
         for event in std::mem::take(&mut self.outbox) {
             let kind = event["type"].as_str().unwrap_or_default().to_owned();
-            let targets: Vec<(String, String)> = self
+            let targets: Vec<(String, String, ApiVersion)> = self
                 .webhook_endpoints
                 .iter()
                 .filter(|e| e.wants(&kind))
-                .map(|e| (e.id.clone(), e.url.clone()))
+                .map(|e| {
+                    let v = e.api_version.as_deref().and_then(ApiVersion::parse);
+                    (e.id.clone(), e.url.clone(), v.unwrap_or_else(|| default.clone()))
+                })
+                .filter(|(_, _, v)| version::event_exists(&kind, v))
                 .collect();
-            if targets.is_empty() {
-                continue;
-            }
-            let body: Arc<str> = Arc::from(event.to_string());
-            for (endpoint, url) in targets {
+            for (endpoint, url, v) in targets {
+                let mut shaped = event.clone();
+                version::render(&mut shaped, &v);
+                let body: Arc<str> = Arc::from(shaped.to_string());
                 let id = new_id("whdel_");
                 let job = self.schedule(
                     Duration::ZERO,
                     Job::Deliver(DeliveryAttempt {
                         delivery: id.clone(),
                         endpoint: endpoint.clone(),
-                        body: body.clone(),
+                        body,
                         attempt: 1,
                         backoff: first_backoff,
                     }),
@@ -327,6 +404,7 @@ impl Space {
                     status: "pending",
                     last_http_status: None,
                     job: Some(job),
+                    sending: None,
                 };
                 let cap = self.limits.max_objects;
                 for dropped in self.deliveries.push(entry, cap) {

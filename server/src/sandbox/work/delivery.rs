@@ -73,6 +73,7 @@ fn begin(s: &mut Space, a: &DeliveryAttempt, permits: &Arc<tokio::sync::Semaphor
     s.deliveries_in_flight += 1;
     if let Some(d) = s.deliveries.get_mut(&a.delivery) {
         d.job = None;
+        d.sending = Some(a.clone());
     }
     Begin::Send(url, secret, permit)
 }
@@ -109,6 +110,7 @@ async fn send(
         };
         d.attempts = a.attempt;
         d.last_http_status = status;
+        d.sending = None;
         if ok {
             d.status = "succeeded";
         } else if !endpoint_exists {
@@ -127,4 +129,5 @@ async fn send(
             }
         }
     });
+    sandbox.flush().await;
 }

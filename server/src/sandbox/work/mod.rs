@@ -1,10 +1,13 @@
 //! The sandbox's background work, driven by the clock: refreshes settling,
-//! subscribed accounts refreshing, webhook deliveries being sent and retried.
+//! subscribed accounts refreshing, bank payments settling, webhook
+//! deliveries being sent and retried.
 //! One driver task per sandbox sleeps until the next job any key has waiting
-//! (or until a new one is scheduled) and runs what is due; the jobs
-//! themselves live in their key's space, so forgetting a key stops its work.
+//! (or until a new one is scheduled) and runs what is due, then writes what
+//! it changed to the state file; the jobs themselves live in their key's
+//! space, so forgetting a key stops its work, and a restart resumes it.
 
 pub mod delivery;
+pub mod payments;
 pub mod refresh;
 
 use crate::sandbox::state::{Job, Sandbox};
@@ -34,6 +37,7 @@ async fn drive(sandbox: Weak<Sandbox>, wake: Arc<Notify>, http: reqwest::Client)
             for (key, job) in sb.take_due(Instant::now()) {
                 run(&sb, &http, key, job);
             }
+            sb.flush().await;
             sb.next_due()
         };
         match next {
@@ -64,5 +68,11 @@ fn run(sb: &Arc<Sandbox>, http: &reqwest::Client, key: String, job: Job) {
             sb.with_existing_space(&key, |s| refresh::subscription_tick(s, &account, &timing));
         }
         Job::Deliver(attempt) => delivery::run(sb, http, key, attempt),
+        Job::SettlePayment { intent } => {
+            let event = sb.with_existing_space(&key, |s| payments::settle(s, &intent)).flatten();
+            if let Some(e) = event {
+                tracing::debug!(event = %e["type"], intent = %intent, "sandbox payment settled");
+            }
+        }
     }
 }

@@ -21,10 +21,13 @@ pub fn check(space: &Space, account_id: &str, feature: Feature) -> Result<(), Ap
         .ok_or_else(|| ApiError::not_found("financial_connections.account", account_id, "account"))?;
     if account.status != AccountStatus::Active {
         return Err(ApiError {
-            code: Some("account_inactive"),
+            code: Some("financial_connections_account_inactive"),
             ..ApiError::invalid(
                 "account",
-                format!("The account is {} and cannot be refreshed.", account.status.as_str()),
+                format!(
+                    "The Financial Connections account is {} and its data cannot be refreshed.",
+                    account.status.as_str()
+                ),
             )
         });
     }

@@ -1,0 +1,15 @@
+-- The developer panel's log (`/developer`): every Stripe request made on a
+-- user's behalf, every webhook event that touched their data and every
+-- Stripe.js result their pages reported, redacted before it is written.
+-- Each user keeps their newest DEVELOPER_LOG_MAX_PER_USER entries; older
+-- than DEVELOPER_LOG_MAX_AGE_SECS they are pruned. (0008 is left to the
+-- payments tables.)
+CREATE TABLE developer_log (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,   -- increasing: newest first, pages continue below an id
+    user_id TEXT NOT NULL,                       -- users.id (no foreign key: entries may be written first; pruned with the user)
+    at_ms   BIGINT NOT NULL,                     -- when it happened (Unix ms)
+    kind    TEXT NOT NULL CHECK (kind IN ('stripe_request', 'webhook', 'stripe_js')),
+    detail  TEXT NOT NULL                        -- JSON of app::model::developer::LogDetail
+);
+CREATE INDEX developer_log_by_user ON developer_log (user_id, id);
+CREATE INDEX developer_log_by_age ON developer_log (at_ms);
