@@ -7,10 +7,8 @@
 //! exclusively: a second process on the same file waits, then fails to start
 //! with a message, rather than both writing it.
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqliteLockingMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::Row as _;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteLockingMode, SqliteSynchronous};
+use sqlx::{ConnectOptions as _, Connection as _, Row as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -21,9 +19,12 @@ const FORMAT: i64 = 1;
 const IN_USE_HINT: &str = "another process may have it open: stop it, or give this one \
      SANDBOX_DATABASE_URL=sqlite://other.db or SANDBOX_DATABASE_URL=memory";
 
-/// An open state file.
+/// An open state file: one connection, taken in turn. Not a pool: closing
+/// must release the file's exclusive lock by the time it returns, so the
+/// next start can open it (sqlx's `Pool::close` can leave a connection that
+/// was on its way back to the pool open).
 pub struct Store {
-    pool: SqlitePool,
+    conn: tokio::sync::Mutex<Option<SqliteConnection>>,
     path: PathBuf,
 }
 
@@ -46,16 +47,12 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .locking_mode(SqliteLockingMode::Exclusive)
             .busy_timeout(Duration::from_secs(3));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options)
+        let conn = options
+            .connect()
             .await
             .map_err(|e| format!("sandbox state file {shown}: {e} ({IN_USE_HINT})"))?;
         let store = Store {
-            pool,
+            conn: tokio::sync::Mutex::new(Some(conn)),
             path: path.to_owned(),
         };
         store
@@ -68,7 +65,8 @@ impl Store {
     async fn migrate(&self) -> Result<(), String> {
         // A busy file is the likely failure here.
         let busy = |e: sqlx::Error| format!("{e} ({IN_USE_HINT})");
-        let mut tx = self.pool.begin().await.map_err(busy)?;
+        let mut conn = self.conn.lock().await;
+        let mut tx = open(&mut conn).map_err(busy)?.begin().await.map_err(busy)?;
         for ddl in [
             "CREATE TABLE IF NOT EXISTS sandbox_spaces (
                 key TEXT PRIMARY KEY NOT NULL,
@@ -112,8 +110,9 @@ impl Store {
 
     /// Every key's row, least recently written first.
     pub async fn load(&self) -> Result<Vec<Row>, sqlx::Error> {
+        let mut conn = self.conn.lock().await;
         let rows = sqlx::query("SELECT key, data FROM sandbox_spaces ORDER BY used_at, key")
-            .fetch_all(&self.pool)
+            .fetch_all(open(&mut conn)?)
             .await?;
         rows.into_iter()
             .map(|r| -> Result<Row, sqlx::Error> {
@@ -127,7 +126,8 @@ impl Store {
 
     /// Forgets `deletes`, then writes `writes` (key, JSON), in one transaction.
     pub async fn write(&self, writes: &[(String, String)], deletes: &[String], used_at: i64) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.conn.lock().await;
+        let mut tx = open(&mut conn)?.begin().await?;
         for key in deletes {
             sqlx::query("DELETE FROM sandbox_spaces WHERE key = ?")
                 .bind(key)
@@ -150,9 +150,11 @@ impl Store {
 
     /// The setting `name`, made with `fresh()` and stored the first time.
     pub async fn setting(&self, name: &str, fresh: impl FnOnce() -> String) -> Result<String, sqlx::Error> {
+        let mut conn = self.conn.lock().await;
+        let conn = open(&mut conn)?;
         let found: Option<String> = sqlx::query_scalar("SELECT value FROM sandbox_settings WHERE name = ?")
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *conn)
             .await?;
         if let Some(v) = found {
             return Ok(v);
@@ -161,15 +163,25 @@ impl Store {
         sqlx::query("INSERT INTO sandbox_settings (name, value) VALUES (?, ?)")
             .bind(name)
             .bind(&value)
-            .execute(&self.pool)
+            .execute(conn)
             .await?;
         Ok(value)
     }
 
-    /// Closes the file (another sandbox may then open it).
+    /// Closes the file: once this returns, another sandbox may open it.
+    /// Later calls fail with [`sqlx::Error::PoolClosed`].
     pub async fn close(&self) {
-        self.pool.close().await;
+        if let Some(conn) = self.conn.lock().await.take() {
+            if let Err(e) = conn.close().await {
+                tracing::warn!(error = %e, file = %self.path.display(), "closing the sandbox's state file");
+            }
+        }
     }
+}
+
+/// The connection, unless the store is closed.
+fn open(conn: &mut Option<SqliteConnection>) -> Result<&mut SqliteConnection, sqlx::Error> {
+    conn.as_mut().ok_or(sqlx::Error::PoolClosed)
 }
 
 /// Creates the file if it is missing, readable and writable by its owner only
