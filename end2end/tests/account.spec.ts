@@ -31,6 +31,31 @@ test("an account page refreshes its balance and can be disconnected", async ({ p
   await expect(page.getByTestId("account-status")).toHaveText("Disconnected");
 });
 
+test("a tab follows live updates on one stream, across pages", async ({ page }) => {
+  const streams: string[] = [];
+  page.on("request", (r) => {
+    if (new URL(r.url()).pathname === "/events") streams.push(r.url());
+  });
+  await openLinkPage(page);
+  await withoutPrefetch(page);
+  await linkAccounts(page);
+  // The link page's stream carries on into the account page (its account
+  // and its payments follow the same one).
+  await page.getByTestId("account-link").first().click();
+  await expect(page.getByTestId("account-name")).toHaveText("Success");
+  await page.getByTestId("refresh-balance").click();
+  await expect(page.getByTestId("balance-current")).toHaveText(/^\$[\d,]+\.\d\d$/, { timeout: 5_000 });
+  expect(streams).toHaveLength(1);
+
+  // Loaded directly, the account page opens one stream, and it works.
+  streams.length = 0;
+  await page.reload();
+  await page.waitForFunction(() => (window as any).__hydrated === true);
+  await page.getByTestId("refresh-ownership").click();
+  await expect(page.getByTestId("owner").first()).toBeVisible({ timeout: 5_000 });
+  expect(streams).toHaveLength(1);
+});
+
 test("dismissing the confirmation keeps the account connected", async ({ page }) => {
   await openLinkPage(page);
   await linkAccounts(page);
