@@ -245,7 +245,7 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketA
         leptos_options: leptos_options.clone(),
         service: service.clone(),
     };
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let ctx = {
         let service = service.clone();
         move || {
@@ -314,6 +314,18 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketA
         shutdown,
         developer: dev_log,
     })
+}
+
+/// The app's routes, listed once per process. Listing them runs the app with
+/// resource loading switched off by a process-wide flag (leptos_server's
+/// `SuppressResourceLoad`): a resource that first polls while it is set, in
+/// any other render of this process, never loads, and its page never
+/// finishes (leptos#4773). So no render may overlap a listing: the first
+/// build lists the routes before anything can serve, and every later build
+/// (tests build many apps in one process) reuses that list.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// The embedded sandbox, keeping its state where `SANDBOX_DATABASE_URL`

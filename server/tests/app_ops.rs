@@ -4,6 +4,7 @@
 //! 503 with a sentence, nothing is half-written, and the app serves again
 //! without a restart. On PostgreSQL the database is cut off by a loopback
 //! TCP proxy in the test; on SQLite another process holds the file locked.
+//! And more apps built in a process that serves one never stall its pages.
 
 mod common;
 
@@ -255,4 +256,40 @@ async fn a_sqlite_file_locked_by_another_process_is_a_503_for_writes_until_relea
     assert_eq!(s, StatusCode::OK);
     let (_, details) = browser.call("load_details", &[]).await;
     assert_eq!(details["name"], "After Lock");
+}
+
+/// Building apps in a process that already serves one (as this test suite
+/// does, and an embedder might) never stalls the served one's pages. Each
+/// build lists the app's routes, and listing them switches resource loading
+/// off process-wide while it runs (leptos#4773): a page whose data first
+/// loaded in that moment never finished. Now only the first build lists
+/// them. A stalled page shows here as the client's 60 s timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn building_more_apps_never_stalls_a_served_page() {
+    let app = spawn().await;
+    let building = Arc::new(AtomicBool::new(true));
+    let mut pages = Vec::new();
+    for _ in 0..8 {
+        let (http, url, building) = (app.http.clone(), format!("{}/", app.base), building.clone());
+        pages.push(tokio::spawn(async move {
+            let mut served = 0;
+            while building.load(Ordering::Relaxed) || served < 5 {
+                let resp = http.get(&url).send().await.expect("the page starts");
+                assert_eq!(resp.status(), StatusCode::OK);
+                let body = resp.text().await.expect("the page finishes");
+                assert!(body.contains("Linked accounts"), "{body}");
+                served += 1;
+            }
+            served
+        }));
+    }
+    for _ in 0..30 {
+        let other = spawn().await;
+        other.stop().await;
+    }
+    building.store(false, Ordering::Relaxed);
+    for p in pages {
+        assert!(p.await.unwrap() >= 5);
+    }
+    app.stop().await;
 }
