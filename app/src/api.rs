@@ -11,6 +11,54 @@ use leptos::prelude::*;
 
 pub mod developer;
 
+/// The codec of this app's resources: JSON, as Leptos's default, but decoded
+/// from bytes like the server functions' answers are, so the wasm carries one
+/// JSON decoder per type rather than one for each (`from_str` and
+/// `from_slice` are separate instantiations of every `Deserialize`).
+pub struct Json;
+
+impl<T: serde::Serialize> leptos::server::codee::Encoder<T> for Json {
+    type Error = serde_json::Error;
+    type Encoded = String;
+
+    fn encode(val: &T) -> Result<String, serde_json::Error> {
+        serde_json::to_string(val)
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> leptos::server::codee::Decoder<T> for Json {
+    type Error = serde_json::Error;
+    type Encoded = str;
+
+    fn decode(val: &str) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(val.as_bytes())
+    }
+}
+
+/// A resource (server-rendered, then hydrated) in this app's codec.
+#[track_caller]
+pub fn resource<S, T, Fut>(
+    source: impl Fn() -> S + Send + Sync + 'static,
+    fetcher: impl Fn(S) -> Fut + Send + Sync + 'static,
+) -> Resource<T, Json>
+where
+    S: PartialEq + Clone + Send + Sync + 'static,
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    Resource::new_with_options(source, fetcher, false)
+}
+
+/// A resource that loads once, in this app's codec.
+#[track_caller]
+pub fn once_resource<T, Fut>(fut: Fut) -> OnceResource<T, Json>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    OnceResource::new_with_options(fut, false)
+}
+
 #[cfg(feature = "ssr")]
 mod ssr {
     use crate::error::AppError;
@@ -376,4 +424,32 @@ pub async fn sync_payment(id: String) -> Result<Payment, AppError> {
         }
         .await,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Json;
+    use crate::error::AppError;
+    use leptos::server::codee::{Decoder, Encoder};
+
+    type Answer = Result<Vec<String>, AppError>;
+
+    #[test]
+    fn the_resource_codec_writes_serde_json_and_reads_it_back() {
+        for value in [
+            Ok(vec!["fca_1".to_owned(), "€ and \"quotes\"".to_owned()]),
+            Err(AppError::NotFound),
+        ] {
+            let encoded = <Json as Encoder<Answer>>::encode(&value).unwrap();
+            assert_eq!(encoded, serde_json::to_string(&value).unwrap());
+            assert_eq!(<Json as Decoder<Answer>>::decode(&encoded).unwrap(), value);
+        }
+    }
+
+    #[test]
+    fn the_resource_codec_refuses_what_is_not_its_json() {
+        for bad in ["", "{", "[1,2]", r#"{"Ok":[1]}"#, r#"{"Err":"NoSuchError"}"#] {
+            assert!(<Json as Decoder<Answer>>::decode(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -6,6 +6,10 @@
 //! - [`stripe_js`]: Stripe.js bindings (browser); `live`: SSE account updates (browser).
 //! - [`service`] (SSR only): the trait the server implements.
 
+// The account page's view type is deep enough that computing the layout of its
+// async hydration needs more than the default 128 levels (release wasm).
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod components;
 pub mod error;
@@ -17,7 +21,7 @@ pub mod pages;
 pub mod service;
 pub mod stripe_js;
 
-use crate::api::load_client_config;
+use crate::api::{load_client_config, once_resource};
 use crate::components::ModeBadge;
 use crate::pages::{LinkPage, NotFound};
 use leptos::prelude::*;
@@ -70,7 +74,7 @@ fn set_content_security_policy() {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let config = OnceResource::new(load_client_config());
+    let config = once_resource(load_client_config());
     view! {
         <Title text="Link your bank account"/>
         <Meta name="description" content="Link a bank account with Stripe Financial Connections."/>

@@ -9,7 +9,7 @@
 //! the same attempt (a double click, a lost answer) reuses Stripe's
 //! idempotency key and pays once; editing the form starts a new attempt.
 
-use crate::api::{load_details, load_pay_terms, pay_from_account};
+use crate::api::{load_details, load_pay_terms, once_resource, pay_from_account};
 use crate::components::{ErrorNotice, ErrorView, LivePayments};
 use crate::model::{mandate_text, AccountDetail, Payment};
 use leptos::prelude::*;
@@ -145,7 +145,7 @@ pub fn PayFields(form: PayForm, #[prop(into)] mandate: Signal<String>) -> impl I
 
 /// The business the mandate names (loaded once).
 pub fn business_name() -> Signal<String> {
-    let terms = OnceResource::new(load_pay_terms());
+    let terms = once_resource(load_pay_terms());
     Signal::derive(move || {
         terms
             .get()

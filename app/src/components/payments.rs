@@ -4,7 +4,7 @@
 //! allows it. [`LivePayments`] loads the user's payments and follows their
 //! live updates; [`PaymentList`] only draws.
 
-use crate::api::{cancel_payment, load_payments};
+use crate::api::{cancel_payment, load_payments, resource};
 use crate::components::{ErrorNotice, ErrorView};
 use crate::model::utc;
 use crate::model::Payment;
@@ -23,7 +23,7 @@ pub fn LivePayments(
     reload: Signal<u32>,
 ) -> impl IntoView {
     let changed = RwSignal::new(0u32);
-    let list = Resource::new(
+    let list = resource(
         move || (account.get(), reload.get(), changed.get()),
         move |(account, _, _)| load_payments(account.unwrap_or_default()),
     );

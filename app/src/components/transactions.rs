@@ -4,7 +4,7 @@
 //! URL query, so a reload, the back button or a shared link shows the same
 //! view, and the form, page links and export work before the wasm has loaded.
 
-use crate::api::load_transactions;
+use crate::api::{load_transactions, resource};
 use crate::components::ErrorNotice;
 use crate::model::transactions::PER_PAGE;
 use crate::model::{DailyFlow, Day, Money, RefreshState, Transaction, TransactionStatus, TransactionsView};
@@ -20,7 +20,7 @@ pub fn TransactionsPanel(id: String, #[prop(into)] refreshed: Signal<Option<Refr
     let query = use_query_map();
     let q = move |k: &str| query.read().get(k).unwrap_or_default();
     let account = id.clone();
-    let view_data = Resource::new(
+    let view_data = resource(
         move || {
             let filter = TransactionFilterQuery::from_query(&q);
             (filter, q("page"), refreshed.get())

@@ -7,7 +7,7 @@
 //! accounts keep their last data and offer a relink. A live update redraws
 //! only the parts whose data changed: no flicker, focus and scroll kept.
 
-use crate::api::{disconnect_account, load_account, refresh_account, set_subscription};
+use crate::api::{disconnect_account, load_account, refresh_account, resource, set_subscription};
 use crate::components::{
     BalanceView, ErrorNotice, ErrorView, LinkState, OwnersView, PaySection, RefreshControl, StatusPanel, TransactionsPanel,
 };
@@ -20,7 +20,7 @@ pub fn AccountPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
     let reload = RwSignal::new(0u32);
-    let detail = Resource::new(move || (id.get(), reload.get()), |(id, _)| load_account(id));
+    let detail = resource(move || (id.get(), reload.get()), |(id, _)| load_account(id));
     // The newest answer from any action, shown in place of the loaded one
     // (only for the account in the URL: a relink moves to another).
     let latest = RwSignal::new(None::<AccountDetail>);

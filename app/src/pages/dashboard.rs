@@ -4,7 +4,7 @@
 //! user's name and email (which live on their Stripe Customer and are what
 //! ownership is compared with).
 
-use crate::api::{linked_accounts, load_details, RefreshAll, SaveDetails};
+use crate::api::{linked_accounts, load_details, resource, RefreshAll, SaveDetails};
 use crate::components::{AccountList, ErrorNotice};
 use crate::model::{count_of, total_cash};
 use leptos::form::ActionForm;
@@ -13,7 +13,7 @@ use leptos::prelude::*;
 #[component]
 pub fn Dashboard() -> impl IntoView {
     let reload = RwSignal::new(0u32);
-    let accounts = Resource::new(move || reload.get(), |_| linked_accounts());
+    let accounts = resource(move || reload.get(), |_| linked_accounts());
     // Live: any of the user's accounts changed (a refresh settled).
     #[cfg(feature = "hydrate")]
     crate::live::on_account_changes(|_| true, move || reload.update(|n| *n += 1));
@@ -91,7 +91,7 @@ pub fn Dashboard() -> impl IntoView {
 /// without the wasm, a server-function call with it).
 #[component]
 fn YourDetails() -> impl IntoView {
-    let saved = Resource::new(|| (), |_| load_details());
+    let saved = resource(|| (), |_| load_details());
     let save = ServerAction::<SaveDetails>::new();
     let pending = save.pending();
     view! {

@@ -6,6 +6,7 @@
 //! `<details>`. New entries arrive live over `/events`.
 
 use crate::api::developer::developer_log;
+use crate::api::resource;
 use crate::components::{ErrorNotice, LogEntryView};
 use crate::model::developer::{LogEntry, LogKind};
 use crate::model::Mode;
@@ -18,7 +19,7 @@ pub fn DeveloperPage() -> impl IntoView {
     let q = move |k: &str| query.read().get(k).unwrap_or_default();
     // Bumped by live updates: the page reads the log again.
     let reload = RwSignal::new(0u32);
-    let log = Resource::new(
+    let log = resource(
         move || (q("kind"), q("before"), reload.get()),
         |(kind, before, _)| developer_log(kind, before),
     );

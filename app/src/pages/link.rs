@@ -5,7 +5,7 @@
 //! lists show balances as soon as the bank answers; "More options" turns
 //! that off.
 
-use crate::api::{confirm_link, linked_accounts, load_details, start_bank_token, start_link};
+use crate::api::{confirm_link, linked_accounts, load_details, resource, start_bank_token, start_link};
 use crate::components::{AccountList, ErrorNotice, ErrorView, LinkState, StatusPanel};
 use crate::model::{AccountSubcategory, BankToken, DataFeature, LinkOptions, LinkedAccount, Permission};
 use crate::stripe_js::{self, CollectOutcome, TokenOutcome};
@@ -22,7 +22,7 @@ pub fn LinkPage() -> impl IntoView {
     let token = RwSignal::new(None::<Result<BankToken, ErrorView>>);
     let (state, set_state) = signal(LinkState::Idle);
     let reload = RwSignal::new(0u32);
-    let accounts = Resource::new(move || reload.get(), |_| linked_accounts());
+    let accounts = resource(move || reload.get(), |_| linked_accounts());
     // Live: prefetched data arriving for any of the user's accounts.
     #[cfg(feature = "hydrate")]
     crate::live::on_account_changes(|_| true, move || reload.update(|n| *n += 1));
