@@ -3,19 +3,19 @@
 //! data's refresh stands (refreshing → updated); each links to its page.
 
 use crate::model::{utc, AccountStatus, DataFeature, LinkedAccount, RefreshStatus, Refreshes};
+use leptos::either::Either;
 use leptos::prelude::*;
 
 #[component]
 pub fn AccountList(accounts: Vec<LinkedAccount>) -> impl IntoView {
     if accounts.is_empty() {
-        return view! { <p class="muted" data-testid="no-accounts">"No accounts linked yet."</p> }.into_any();
+        return Either::Left(view! { <p class="muted" data-testid="no-accounts">"No accounts linked yet."</p> });
     }
-    view! {
+    Either::Right(view! {
         <ul class="accounts" data-testid="account-list">
             {accounts.into_iter().map(|a| view! { <AccountRow account=a/> }).collect_view()}
         </ul>
-    }
-    .into_any()
+    })
 }
 
 #[component]

@@ -53,44 +53,78 @@ pub enum LinkState {
     ScriptFailed(String),
 }
 
+/// What the panel shows for one state: the box's kind and ARIA role, its
+/// test id, and its words.
+struct Shown {
+    kind: &'static str,
+    role: &'static str,
+    testid: &'static str,
+    message: String,
+    code: Option<String>,
+    detail: Option<String>,
+}
+
+impl LinkState {
+    fn shown(self) -> Option<Shown> {
+        let (kind, role, testid, message) = match self {
+            LinkState::Idle => return None,
+            LinkState::Working(what) => ("working", "status", "status-working", what.to_owned()),
+            LinkState::Linked(1) => ("success", "status", "status-linked", "Linked 1 account.".to_owned()),
+            LinkState::Linked(n) => ("success", "status", "status-linked", format!("Linked {n} accounts.")),
+            LinkState::Cancelled => (
+                "neutral",
+                "status",
+                "status-cancelled",
+                "No account was linked. You can try again whenever you are ready.".to_owned(),
+            ),
+            LinkState::Failed(err) => {
+                return Some(Shown {
+                    kind: "error",
+                    role: "alert",
+                    testid: "status-error",
+                    message: err.message,
+                    code: err.code,
+                    detail: None,
+                })
+            }
+            LinkState::ScriptFailed(msg) => {
+                return Some(Shown {
+                    kind: "error",
+                    role: "alert",
+                    testid: "status-script-failed",
+                    message: "Stripe.js could not be loaded, so the bank linking window cannot open. \
+                              Check your connection or content blockers, then try again."
+                        .to_owned(),
+                    code: None,
+                    detail: Some(msg),
+                })
+            }
+        };
+        Some(Shown {
+            kind,
+            role,
+            testid,
+            message,
+            code: None,
+            detail: None,
+        })
+    }
+}
+
+/// One box for every state but idle (one view type: the wasm carries its
+/// code once).
 #[component]
 pub fn StatusPanel(state: ReadSignal<LinkState>) -> impl IntoView {
-    move || match state.get() {
-        LinkState::Idle => ().into_any(),
-        LinkState::Working(what) => view! {
-            <div class="status working" role="status" data-testid="status-working">
-                <span class="spinner" aria-hidden="true"></span>{what}
-            </div>
-        }
-        .into_any(),
-        LinkState::Linked(n) => {
-            let text = if n == 1 {
-                "Linked 1 account.".to_owned()
-            } else {
-                format!("Linked {n} accounts.")
-            };
-            view! { <div class="status success" role="status" data-testid="status-linked">{text}</div> }.into_any()
-        }
-        LinkState::Cancelled => view! {
-            <div class="status neutral" role="status" data-testid="status-cancelled">
-                "No account was linked. You can try again whenever you are ready."
-            </div>
-        }
-        .into_any(),
-        LinkState::Failed(err) => view! {
-            <div class="status error" role="alert" data-testid="status-error">
-                <span class="message">{err.message}</span>
-                {err.code.map(|c| view! { <code class="code" data-testid="error-code">{c}</code> })}
-            </div>
-        }
-        .into_any(),
-        LinkState::ScriptFailed(msg) => view! {
-            <div class="status error" role="alert" data-testid="status-script-failed">
-                <span class="message">"Stripe.js could not be loaded, so the bank linking window cannot open. "
-                    "Check your connection or content blockers, then try again."</span>
-                <small class="detail">{msg}</small>
-            </div>
-        }
-        .into_any(),
+    move || {
+        state.get().shown().map(|s| {
+            view! {
+                <div class=format!("status {}", s.kind) role=s.role data-testid=s.testid>
+                    {(s.kind == "working").then(|| view! { <span class="spinner" aria-hidden="true"></span> })}
+                    <span class="message">{s.message}</span>
+                    {s.code.map(|c| view! { <code class="code" data-testid="error-code">{c}</code> })}
+                    {s.detail.map(|d| view! { <small class="detail">{d}</small> })}
+                </div>
+            }
+        })
     }
 }

@@ -9,6 +9,7 @@ use crate::api::{confirm_link, linked_accounts, load_details, resource, start_ba
 use crate::components::{AccountList, ErrorNotice, ErrorView, LinkState, StatusPanel};
 use crate::model::{AccountSubcategory, BankToken, DataFeature, LinkOptions, LinkedAccount, Permission};
 use crate::stripe_js::{self, CollectOutcome, TokenOutcome};
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -208,16 +209,15 @@ pub fn LinkPage() -> impl IntoView {
                 "Collect bank token"
             </button>
             {move || token.get().map(|t| match t {
-                Ok(t) => view! {
+                Ok(t) => Either::Left(view! {
                     <dl class="token" data-testid="bank-token">
                         <dt>"Token"</dt><dd data-testid="token-id"><code>{t.id}</code></dd>
                         <dt>"Bank"</dt><dd>{t.bank_name.unwrap_or_default()}</dd>
                         <dt>"Account"</dt><dd>{t.last4.map(|l| format!("•••• {l}")).unwrap_or_default()}</dd>
                         <dt>"Routing number"</dt><dd>{t.routing_number.unwrap_or_default()}</dd>
                     </dl>
-                }
-                .into_any(),
-                Err(e) => view! { <ErrorNotice error=e testid="token-error"/> }.into_any(),
+                }),
+                Err(e) => Either::Right(view! { <ErrorNotice error=e testid="token-error"/> }),
             })}
         </section>
         <section class="card">
@@ -225,8 +225,8 @@ pub fn LinkPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="muted">"Loading accounts…"</p> }>
                 {move || {
                     accounts.get().map(|result| match result {
-                        Ok(list) => view! { <AccountList accounts=list/> }.into_any(),
-                        Err(e) => view! { <ErrorNotice error=e.into()/> }.into_any(),
+                        Ok(list) => Either::Left(view! { <AccountList accounts=list/> }),
+                        Err(e) => Either::Right(view! { <ErrorNotice error=e.into()/> }),
                     })
                 }}
             </Transition>
