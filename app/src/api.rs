@@ -134,6 +134,13 @@ mod ssr {
     }
 }
 
+/// The mode the server runs in, for the document's header (SSR only; `None`
+/// outside a request).
+#[cfg(feature = "ssr")]
+pub fn current_mode() -> Option<crate::model::Mode> {
+    use_context::<crate::service::SharedService>().map(|s| s.client_config().mode)
+}
+
 /// Mode, publishable key and Stripe.js URL for the page.
 #[server(endpoint = "client_config")]
 pub async fn load_client_config() -> Result<ClientConfig, AppError> {

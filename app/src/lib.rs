@@ -21,11 +21,10 @@ pub mod pages;
 pub mod service;
 pub mod stripe_js;
 
-use crate::api::{load_client_config, once_resource};
 use crate::components::ModeBadge;
 use crate::pages::{LinkPage, NotFound};
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, HashedStylesheet, Meta, MetaTags, Title};
+use leptos_meta::HashedStylesheet;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
@@ -35,6 +34,10 @@ use leptos_router::path;
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     set_content_security_policy();
+    #[cfg(feature = "ssr")]
+    let mode = api::current_mode();
+    #[cfg(not(feature = "ssr"))]
+    let mode = None::<model::Mode>;
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -46,10 +49,27 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // names of the build (see server::assets), when it has them.
                 <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
-                <MetaTags/>
+                <title>"Link your bank account"</title>
+                <meta name="description" content="Link a bank account with Stripe Financial Connections."/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
             </head>
             <body>
-                <App/>
+                <header class="topbar">
+                    <a class="brand" href="/">"Bank Link"</a>
+                    <nav class="nav">
+                        <a href="/">"Link"</a>
+                        <a href="/accounts" data-testid="nav-accounts">"Accounts"</a>
+                        <a href="/payments" data-testid="nav-payments">"Payments"</a>
+                    </nav>
+                    {mode.map(|mode| view! { <ModeBadge mode/> })}
+                </header>
+                <main>
+                    <App/>
+                </main>
+                <footer class="footer">
+                    <a href="/developer" data-testid="footer-developer">"Developer panel"</a>
+                    <span class="muted">" · every Stripe call made for you, live"</span>
+                </footer>
             </body>
         </html>
     }
@@ -71,40 +91,20 @@ fn set_content_security_policy() {
     }
 }
 
+/// The routed pages, hydrated in the browser inside the document's `<main>`
+/// (the header, footer and head around it are static: server-rendered only).
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
-    let config = once_resource(load_client_config());
     view! {
-        <Title text="Link your bank account"/>
-        <Meta name="description" content="Link a bank account with Stripe Financial Connections."/>
-        <leptos_meta::Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
-        <header class="topbar">
-            <a class="brand" href="/">"Bank Link"</a>
-            <nav class="nav">
-                <a href="/">"Link"</a>
-                <a href="/accounts" data-testid="nav-accounts">"Accounts"</a>
-                <a href="/payments" data-testid="nav-payments">"Payments"</a>
-            </nav>
-            <Suspense fallback=|| ()>
-                {move || config.get().and_then(Result::ok).map(|c| view! { <ModeBadge mode=c.mode/> })}
-            </Suspense>
-        </header>
         <Router>
-            <main>
-                <Routes fallback=NotFound>
-                    <Route path=path!("/") view=LinkPage/>
-                    <Route path=path!("/accounts") view={pages::dashboard()}/>
-                    <Route path=path!("/accounts/:id") view={pages::account()}/>
-                    <Route path=path!("/payments") view={pages::payments()}/>
-                    <Route path=path!("/payments/new") view={pages::pay_by_bank()}/>
-                    <Route path=path!("/developer") view={pages::developer()}/>
-                </Routes>
-            </main>
-            <footer class="footer">
-                <a href="/developer" data-testid="footer-developer">"Developer panel"</a>
-                <span class="muted">" · every Stripe call made for you, live"</span>
-            </footer>
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=LinkPage/>
+                <Route path=path!("/accounts") view={pages::dashboard()}/>
+                <Route path=path!("/accounts/:id") view={pages::account()}/>
+                <Route path=path!("/payments") view={pages::payments()}/>
+                <Route path=path!("/payments/new") view={pages::pay_by_bank()}/>
+                <Route path=path!("/developer") view={pages::developer()}/>
+            </Routes>
         </Router>
     }
 }
@@ -120,13 +120,24 @@ pub fn hydrate() {
     #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     wasm_bindgen_futures::spawn_local(async {
-        leptos::mount::hydrate_from_async(leptos::tachys::dom::body(), App)
-            .await
-            .forget();
+        leptos::mount::hydrate_from_async(main_element(), App).await.forget();
         let _ = js_sys::Reflect::set(
             &js_sys::global(),
             &wasm_bindgen::JsValue::from_str("__hydrated"),
             &wasm_bindgen::JsValue::TRUE,
         );
     });
+}
+
+/// The document's `<main>`, where the app is hydrated (the body itself when
+/// there is none).
+#[cfg(feature = "hydrate")]
+fn main_element() -> leptos::web_sys::HtmlElement {
+    use wasm_bindgen::JsCast;
+    leptos::tachys::dom::document()
+        .query_selector("body > main")
+        .ok()
+        .flatten()
+        .and_then(|e| e.dyn_into().ok())
+        .unwrap_or_else(leptos::tachys::dom::body)
 }
