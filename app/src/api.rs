@@ -138,10 +138,12 @@ mod ssr {
 /// outside a request).
 #[cfg(feature = "ssr")]
 pub fn current_mode() -> Option<crate::model::Mode> {
-    use_context::<crate::service::SharedService>().map(|s| s.client_config().mode)
+    ssr::service().ok().map(|s| s.client_config().mode)
 }
 
-/// Mode, publishable key and Stripe.js URL for the page.
+/// Mode, publishable key and Stripe.js URL. The page itself reads the mode
+/// from the server-rendered header and gets the rest with each session
+/// (`LinkSession::client`); this answers other clients of the API.
 #[server(endpoint = "client_config")]
 pub async fn load_client_config() -> Result<ClientConfig, AppError> {
     ssr::respond(ssr::service().map(|s| s.client_config()))

@@ -54,59 +54,63 @@ pub enum LinkState {
 }
 
 /// What the panel shows for one state: the box's kind and ARIA role, its
-/// test id, and its words.
+/// test id, its words and what goes with them.
 struct Shown {
     kind: &'static str,
     role: &'static str,
     testid: &'static str,
+    spinner: bool,
     message: String,
     code: Option<String>,
     detail: Option<String>,
 }
 
+impl Shown {
+    fn new(kind: &'static str, role: &'static str, testid: &'static str, message: String) -> Self {
+        Shown {
+            kind,
+            role,
+            testid,
+            spinner: false,
+            message,
+            code: None,
+            detail: None,
+        }
+    }
+}
+
 impl LinkState {
+    /// The box for this state; none while idle.
     fn shown(self) -> Option<Shown> {
-        let (kind, role, testid, message) = match self {
+        Some(match self {
             LinkState::Idle => return None,
-            LinkState::Working(what) => ("working", "status", "status-working", what.to_owned()),
-            LinkState::Linked(1) => ("success", "status", "status-linked", "Linked 1 account.".to_owned()),
-            LinkState::Linked(n) => ("success", "status", "status-linked", format!("Linked {n} accounts.")),
-            LinkState::Cancelled => (
+            LinkState::Working(what) => Shown {
+                spinner: true,
+                ..Shown::new("working", "status", "status-working", what.to_owned())
+            },
+            LinkState::Linked(1) => Shown::new("success", "status", "status-linked", "Linked 1 account.".to_owned()),
+            LinkState::Linked(n) => Shown::new("success", "status", "status-linked", format!("Linked {n} accounts.")),
+            LinkState::Cancelled => Shown::new(
                 "neutral",
                 "status",
                 "status-cancelled",
                 "No account was linked. You can try again whenever you are ready.".to_owned(),
             ),
-            LinkState::Failed(err) => {
-                return Some(Shown {
-                    kind: "error",
-                    role: "alert",
-                    testid: "status-error",
-                    message: err.message,
-                    code: err.code,
-                    detail: None,
-                })
-            }
-            LinkState::ScriptFailed(msg) => {
-                return Some(Shown {
-                    kind: "error",
-                    role: "alert",
-                    testid: "status-script-failed",
-                    message: "Stripe.js could not be loaded, so the bank linking window cannot open. \
-                              Check your connection or content blockers, then try again."
+            LinkState::Failed(err) => Shown {
+                code: err.code,
+                ..Shown::new("error", "alert", "status-error", err.message)
+            },
+            LinkState::ScriptFailed(msg) => Shown {
+                detail: Some(msg),
+                ..Shown::new(
+                    "error",
+                    "alert",
+                    "status-script-failed",
+                    "Stripe.js could not be loaded, so the bank linking window cannot open. \
+                     Check your connection or content blockers, then try again."
                         .to_owned(),
-                    code: None,
-                    detail: Some(msg),
-                })
-            }
-        };
-        Some(Shown {
-            kind,
-            role,
-            testid,
-            message,
-            code: None,
-            detail: None,
+                )
+            },
         })
     }
 }
@@ -119,7 +123,7 @@ pub fn StatusPanel(state: ReadSignal<LinkState>) -> impl IntoView {
         state.get().shown().map(|s| {
             view! {
                 <div class=format!("status {}", s.kind) role=s.role data-testid=s.testid>
-                    {(s.kind == "working").then(|| view! { <span class="spinner" aria-hidden="true"></span> })}
+                    {s.spinner.then(|| view! { <span class="spinner" aria-hidden="true"></span> })}
                     <span class="message">{s.message}</span>
                     {s.code.map(|c| view! { <code class="code" data-testid="error-code">{c}</code> })}
                     {s.detail.map(|d| view! { <small class="detail">{d}</small> })}
