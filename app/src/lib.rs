@@ -23,6 +23,7 @@ pub mod stripe_js;
 
 use crate::components::ModeBadge;
 use crate::pages::{LinkPage, NotFound};
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::HashedStylesheet;
 use leptos_router::components::{Route, Router, Routes};
@@ -38,6 +39,19 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let mode = api::current_mode();
     #[cfg(not(feature = "ssr"))]
     let mode = None::<model::Mode>;
+    // `/` is rendered (and hydrated) without the router; see `hydrate`.
+    #[cfg(feature = "ssr")]
+    let routed = !is_link_page(
+        use_context::<http::request::Parts>()
+            .as_ref()
+            .map_or("/", |parts| parts.uri.path()),
+    );
+    #[cfg(not(feature = "ssr"))]
+    let routed = true;
+    #[cfg(feature = "ssr")]
+    if routed {
+        preload_routed_chunk();
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -64,7 +78,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                     {mode.map(|mode| view! { <ModeBadge mode/> })}
                 </header>
                 <main>
-                    <App/>
+                    {if routed { Either::Left(view! { <App/> }) } else { Either::Right(view! { <LinkPage/> }) }}
                 </main>
                 <footer class="footer">
                     <a href="/developer" data-testid="footer-developer">"Developer panel"</a>
@@ -93,6 +107,8 @@ fn set_content_security_policy() {
 
 /// The routed pages, hydrated in the browser inside the document's `<main>`
 /// (the header, footer and head around it are static: server-rendered only).
+/// A first load of `/` renders the bare [`LinkPage`] instead (see `hydrate`);
+/// the router still shows it when someone navigates back to `/` in place.
 #[component]
 pub fn App() -> impl IntoView {
     view! {
@@ -109,9 +125,21 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The wasm entry point: hydrates the server-rendered page (after fetching
-/// the wasm chunk of its route, when that route is lazy), then sets
+/// Whether `path` is the link page's, the one page hydrated without the
+/// router (the server and the browser decide it the same way).
+fn is_link_page(path: &str) -> bool {
+    path == "/"
+}
+
+/// The wasm entry point: hydrates the server-rendered `<main>`, then sets
 /// `window.__hydrated = true` so tests know clicks will be handled.
+///
+/// `/`, the page most visits start on, is hydrated as the bare [`LinkPage`]
+/// (the server renders it without the router too), so the first load's wasm
+/// carries neither the router nor the other pages. Every other path is
+/// hydrated as [`App`] by `hydrate_routed`, whose code is a wasm chunk of its
+/// own in a `split` build. Links from `/` are ordinary page loads; between
+/// the other pages the router navigates in place.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
@@ -119,14 +147,42 @@ pub fn hydrate() {
     // abort at once (scripts/release.sh), so the hook would be dead weight.
     #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
-    wasm_bindgen_futures::spawn_local(async {
-        leptos::mount::hydrate_from_async(main_element(), App).await.forget();
+    let path = leptos::prelude::window().location().pathname().unwrap_or_default();
+    wasm_bindgen_futures::spawn_local(async move {
+        if is_link_page(&path) {
+            leptos::mount::hydrate_from(main_element(), LinkPage).forget();
+        } else {
+            hydrate_routed().await;
+        }
         let _ = js_sys::Reflect::set(
             &js_sys::global(),
             &wasm_bindgen::JsValue::from_str("__hydrated"),
             &wasm_bindgen::JsValue::TRUE,
         );
     });
+}
+
+/// Hydrates the routed pages on `<main>` (after fetching the wasm chunk of
+/// the route, when that route is lazy). With `split`, this function's code
+/// (the router, the not-found page, the lazy routes' loaders) is a wasm chunk
+/// of its own; on the server, calling it adds a preload of that chunk to the
+/// page (`preload_routed_chunk`).
+#[cfg_attr(feature = "split", leptos::lazy)]
+async fn hydrate_routed() {
+    #[cfg(feature = "hydrate")]
+    leptos::mount::hydrate_from_async(main_element(), App).await.forget();
+}
+
+/// Adds the preload of `hydrate_routed`'s wasm chunk to the page being
+/// rendered: the lazy function registers it when called on the server, and
+/// does nothing else there, so one poll runs it to the end.
+#[cfg(feature = "ssr")]
+fn preload_routed_chunk() {
+    use std::future::Future;
+    let mut call = std::pin::pin!(hydrate_routed());
+    let _ = call
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
 }
 
 /// The document's `<main>`, where the app is hydrated (the body itself when

@@ -39,16 +39,18 @@ test("hashed assets are compressed and immutable; a second visit loads them from
 });
 
 // `make build` and `make release` split the wasm (`cargo leptos build
-// --split`): only the link page's code is in the first load; every other
-// page's is a chunk fetched when that page is first shown.
+// --split`): only the link page's code is in the first load (`/` hydrates
+// without the router); the router's is a chunk every other page loads, and
+// each other page's own is a chunk fetched when that page is first shown.
 const ACCOUNT_CHUNK = /\/pkg\/split___account_route_view_\d+\.[A-Za-z0-9_-]{22}\.wasm$/;
+const ROUTER_CHUNK = /\/pkg\/split_hydrate_routed_\d+\.[A-Za-z0-9_-]{22}\.wasm/;
 
 test("the account page's code loads on demand, and its own first load preloads it", async ({ page }) => {
   const fetched: string[] = [];
   page.on("request", (r) => fetched.push(new URL(r.url()).pathname));
   await openLinkPage(page);
   expect(fetched.filter((p) => p.startsWith("/pkg/") && p.endsWith(".wasm"))).toHaveLength(1);
-  expect(fetched.some((p) => ACCOUNT_CHUNK.test(p))).toBe(false);
+  expect(fetched.some((p) => ACCOUNT_CHUNK.test(p) || ROUTER_CHUNK.test(p))).toBe(false);
 
   await linkAccounts(page);
   await page.getByTestId("account-link").first().click();
@@ -64,6 +66,9 @@ test("the account page's code loads on demand, and its own first load preloads i
   const link = html.match(new RegExp(`<link[^>]* href="${chunk}"[^>]*>`))?.[0] ?? "";
   expect(link).toContain('rel="preload"');
   expect(link).toContain('as="fetch"');
+  const router = html.match(/<link[^>]*split_hydrate_routed_[^>]*>/)?.[0] ?? "";
+  expect(router).toMatch(ROUTER_CHUNK);
+  expect(router).toContain('rel="preload"');
   await tab.waitForFunction(() => (window as any).__hydrated === true);
   const headers = (await tab.request.get(chunk!)).headers();
   expect(headers["cache-control"]).toBe("public, max-age=31536000, immutable");

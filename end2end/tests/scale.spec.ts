@@ -54,6 +54,7 @@ test("the link journey across two instances: linked on A, seen on B, B's webhook
 
   // A change made on B (Disconnect) reaches the page open on A too.
   await onB.goto(`${scaleB}/accounts/${account}`);
+  await onB.waitForFunction(() => (window as any).__hydrated === true);
   await expect(onB.getByTestId("account-status")).toHaveText("Inactive");
   onB.once("dialog", (d) => d.accept());
   await onB.getByTestId("disconnect").click();

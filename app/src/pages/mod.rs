@@ -2,10 +2,10 @@
 //!
 //! With the `split` feature (what `make build` and `make release` build:
 //! `cargo leptos build --split --features split`) only the link page (`/`)
-//! and the not-found page are in the first load's wasm: every other page is
-//! a lazy route whose code is a separate wasm chunk, fetched when that page
-//! is first shown (the server adds a preload of it when it renders that page
-//! itself). Without it (`cargo leptos watch`, `cargo test`) the same pages are
+//! is in the first load's wasm (it is hydrated without the router: see
+//! `crate::hydrate`): every other page is a lazy route whose code is a
+//! separate wasm chunk, fetched when that page is first shown (the server adds
+//! a preload of it when it renders that page itself). Without it (`cargo leptos watch`, `cargo test`) the same pages are
 //! ordinary routes in one wasm: cargo-leptos only wires up lazy routes in a
 //! `--split` build.
 
