@@ -89,16 +89,24 @@ mod imp {
 
     /// Sends what a Stripe.js call resolved with to the developer log, in
     /// the background (a failure to report changes nothing for the flow).
-    fn report(call: crate::model::developer::StripeJsCall, value: &JsValue) {
-        let Some(json) = js_sys::JSON::stringify(value).ok().and_then(|s| s.as_string()) else {
-            return;
-        };
-        if json.len() > crate::model::developer::MAX_STRIPE_JS_RESULT {
-            return;
+    /// Reads Stripe.js's answer as JSON (the same decoder the server
+    /// functions' answers use, so the wasm carries one per type) and reports
+    /// it to the developer log.
+    fn read<T: serde::de::DeserializeOwned>(
+        call: crate::model::developer::StripeJsCall,
+        value: &JsValue,
+    ) -> Result<T, LoadError> {
+        let json = js_sys::JSON::stringify(value)
+            .ok()
+            .and_then(|s| s.as_string())
+            .ok_or_else(|| LoadError("unexpected Stripe.js result: not JSON".into()))?;
+        let parsed = serde_json::from_slice(json.as_bytes()).map_err(|e| LoadError(format!("unexpected Stripe.js result: {e}")));
+        if json.len() <= crate::model::developer::MAX_STRIPE_JS_RESULT {
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = crate::api::developer::report_stripe_js(call.js_name().to_owned(), json).await;
+            });
         }
-        wasm_bindgen_futures::spawn_local(async move {
-            let _ = crate::api::developer::report_stripe_js(call.js_name().to_owned(), json).await;
-        });
+        parsed
     }
 
     fn js_message(value: &JsValue) -> String {
@@ -210,9 +218,7 @@ mod imp {
             .collect_bank_account_token(&secret_options(client_secret)?)
             .map_err(|e| LoadError(js_message(&e)))?;
         let value = JsFuture::from(promise).await.map_err(|e| LoadError(js_message(&e)))?;
-        report(crate::model::developer::StripeJsCall::CollectBankAccountToken, &value);
-        let raw: RawTokenResult =
-            serde_wasm_bindgen::from_value(value).map_err(|e| LoadError(format!("unexpected Stripe.js result: {e}")))?;
+        let raw: RawTokenResult = read(crate::model::developer::StripeJsCall::CollectBankAccountToken, &value)?;
         Ok(match (raw.error, raw.token) {
             (Some(e), _) => TokenOutcome::Error(e),
             (None, Some(t)) => {
@@ -261,9 +267,7 @@ mod imp {
         promise: js_sys::Promise,
     ) -> Result<IntentOutcome, LoadError> {
         let value = JsFuture::from(promise).await.map_err(|e| LoadError(js_message(&e)))?;
-        report(call, &value);
-        let raw: RawIntentResult =
-            serde_wasm_bindgen::from_value(value).map_err(|e| LoadError(format!("unexpected Stripe.js result: {e}")))?;
+        let raw: RawIntentResult = read(call, &value)?;
         match (raw.error, raw.intent) {
             (Some(e), _) => Ok(IntentOutcome::Error(e)),
             (None, Some(i)) => Ok(IntentOutcome::Intent(IntentView {
@@ -322,12 +326,7 @@ mod imp {
             .collect_financial_connections_accounts(&secret_options(client_secret)?)
             .map_err(|e| LoadError(js_message(&e)))?;
         let value = JsFuture::from(promise).await.map_err(|e| LoadError(js_message(&e)))?;
-        report(
-            crate::model::developer::StripeJsCall::CollectFinancialConnectionsAccounts,
-            &value,
-        );
-        let raw: RawResult =
-            serde_wasm_bindgen::from_value(value).map_err(|e| LoadError(format!("unexpected Stripe.js result: {e}")))?;
+        let raw: RawResult = read(crate::model::developer::StripeJsCall::CollectFinancialConnectionsAccounts, &value)?;
         match (raw.error, raw.session) {
             (Some(error), _) => Ok(CollectOutcome::Error(error)),
             (None, Some(s)) => Ok(CollectOutcome::Session {
