@@ -87,16 +87,16 @@ mod imp {
         static INSTANCE: RefCell<Option<(String, StripeInstance)>> = const { RefCell::new(None) };
     }
 
-    /// Sends what a Stripe.js call resolved with to the developer log, in
+    /// Waits for a Stripe.js call's promise and reads what it resolved with
+    /// as JSON (the decoder the server functions' answers use, so the wasm
+    /// carries one per type); sends the same text to the developer log in
     /// the background (a failure to report changes nothing for the flow).
-    /// Reads Stripe.js's answer as JSON (the same decoder the server
-    /// functions' answers use, so the wasm carries one per type) and reports
-    /// it to the developer log.
-    fn read<T: serde::de::DeserializeOwned>(
+    async fn resolve<T: serde::de::DeserializeOwned>(
         call: crate::model::developer::StripeJsCall,
-        value: &JsValue,
+        promise: js_sys::Promise,
     ) -> Result<T, LoadError> {
-        let json = js_sys::JSON::stringify(value)
+        let value = JsFuture::from(promise).await.map_err(|e| LoadError(js_message(&e)))?;
+        let json = js_sys::JSON::stringify(&value)
             .ok()
             .and_then(|s| s.as_string())
             .ok_or_else(|| LoadError("unexpected Stripe.js result: not JSON".into()))?;
@@ -217,8 +217,7 @@ mod imp {
         let promise = stripe
             .collect_bank_account_token(&secret_options(client_secret)?)
             .map_err(|e| LoadError(js_message(&e)))?;
-        let value = JsFuture::from(promise).await.map_err(|e| LoadError(js_message(&e)))?;
-        let raw: RawTokenResult = read(crate::model::developer::StripeJsCall::CollectBankAccountToken, &value)?;
+        let raw: RawTokenResult = resolve(crate::model::developer::StripeJsCall::CollectBankAccountToken, promise).await?;
         Ok(match (raw.error, raw.token) {
             (Some(e), _) => TokenOutcome::Error(e),
             (None, Some(t)) => {
@@ -266,8 +265,7 @@ mod imp {
         call: crate::model::developer::StripeJsCall,
         promise: js_sys::Promise,
     ) -> Result<IntentOutcome, LoadError> {
-        let value = JsFuture::from(promise).await.map_err(|e| LoadError(js_message(&e)))?;
-        let raw: RawIntentResult = read(call, &value)?;
+        let raw: RawIntentResult = resolve(call, promise).await?;
         match (raw.error, raw.intent) {
             (Some(e), _) => Ok(IntentOutcome::Error(e)),
             (None, Some(i)) => Ok(IntentOutcome::Intent(IntentView {
@@ -325,8 +323,11 @@ mod imp {
         let promise = stripe
             .collect_financial_connections_accounts(&secret_options(client_secret)?)
             .map_err(|e| LoadError(js_message(&e)))?;
-        let value = JsFuture::from(promise).await.map_err(|e| LoadError(js_message(&e)))?;
-        let raw: RawResult = read(crate::model::developer::StripeJsCall::CollectFinancialConnectionsAccounts, &value)?;
+        let raw: RawResult = resolve(
+            crate::model::developer::StripeJsCall::CollectFinancialConnectionsAccounts,
+            promise,
+        )
+        .await?;
         match (raw.error, raw.session) {
             (Some(error), _) => Ok(CollectOutcome::Error(error)),
             (None, Some(s)) => Ok(CollectOutcome::Session {
