@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
-import { modal, openLinkPage } from "./fixtures";
+import { modal, openFirstAccount, openLinkPage } from "./fixtures";
 
 // Every page (the link page, the accounts, an account with Pay, the payments,
 // pay by bank, the developer panel, not found) and every screen of the
@@ -57,7 +57,7 @@ for (const [device, viewport] of [
       await expect(page.getByTestId("sync-transactions")).toHaveAttribute("data-state", "succeeded");
       await expectAccessible(page, "/accounts");
 
-      await page.getByTestId("account-link").first().click();
+      await openFirstAccount(page);
       await page.waitForFunction(hydrated);
       await expect(page.getByTestId("txn-row")).toHaveCount(20);
       await expect(page.getByTestId("owner")).toHaveCount(1);

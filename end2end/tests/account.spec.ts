@@ -1,11 +1,11 @@
 import { expect, test } from "@playwright/test";
-import { linkAccounts, openLinkPage, withoutPrefetch } from "./fixtures";
+import { linkAccounts, openFirstAccount, openLinkPage, withoutPrefetch } from "./fixtures";
 
 test("an account page refreshes its balance and can be disconnected", async ({ page }) => {
   await openLinkPage(page);
   await withoutPrefetch(page);
   await linkAccounts(page);
-  await page.getByTestId("account-link").first().click();
+  await openFirstAccount(page);
   await expect(page).toHaveURL(/\/accounts\/fca_/);
   await expect(page.getByTestId("account-name")).toHaveText("Success");
   await expect(page.getByTestId("no-balance")).toBeVisible();
@@ -46,7 +46,7 @@ test("a tab follows live updates on one stream, across pages", async ({ page }) 
   streams.length = 0;
   await page.goto("/accounts");
   await page.waitForFunction(() => (window as any).__hydrated === true);
-  await page.getByTestId("account-link").first().click();
+  await openFirstAccount(page);
   await expect(page.getByTestId("account-name")).toHaveText("Success");
   await page.getByTestId("refresh-balance").click();
   await expect(page.getByTestId("balance-current")).toHaveText(/^\$[\d,]+\.\d\d$/, { timeout: 5_000 });
@@ -64,7 +64,7 @@ test("a tab follows live updates on one stream, across pages", async ({ page }) 
 test("dismissing the confirmation keeps the account connected", async ({ page }) => {
   await openLinkPage(page);
   await linkAccounts(page);
-  await page.getByTestId("account-link").first().click();
+  await openFirstAccount(page);
   page.once("dialog", (d) => d.dismiss());
   await page.getByTestId("disconnect").click();
   await expect(page.getByTestId("account-status")).toHaveText("Active");
@@ -73,7 +73,7 @@ test("dismissing the confirmation keeps the account connected", async ({ page })
 test("someone else's account page shows nothing of it", async ({ page, browser }) => {
   await openLinkPage(page);
   await linkAccounts(page);
-  await page.getByTestId("account-link").first().click();
+  await openFirstAccount(page);
   await expect(page.getByTestId("account-name")).toBeVisible();
   const url = page.url();
 
@@ -92,7 +92,7 @@ test("ownership shows the owners and whether they match the name given", async (
   await page.getByLabel(/^Name/).fill("Jenny Rosen");
   await withoutPrefetch(page);
   await linkAccounts(page);
-  await page.getByTestId("account-link").first().click();
+  await openFirstAccount(page);
   await expect(page.getByTestId("no-owners")).toBeVisible();
   await page.getByTestId("refresh-ownership").click();
   await expect(page.getByTestId("owner")).toHaveCount(1, { timeout: 5_000 });
@@ -113,7 +113,7 @@ test("an owner who is not the person linking is flagged", async ({ page }) => {
   await m.getByTestId("account-owner_differs").check();
   await m.getByTestId("link-accounts").click();
   await m.getByTestId("done").click();
-  await page.getByTestId("account-link").first().click();
+  await openFirstAccount(page);
   await page.getByTestId("refresh-ownership").click();
   await expect(page.getByTestId("owners")).toContainText("Jane Smith");
   await expect(page.getByTestId("name-match")).toHaveText("✗ No owner matches the name you gave.");
@@ -138,6 +138,6 @@ test("the accounts page totals the cash balances it knows", async ({ page }) => 
   await expect(page.getByTestId("total-cash")).toContainText(expected);
   await expect(page.getByTestId("balances-unknown")).toHaveCount(0);
 
-  await page.getByTestId("account-link").first().click();
+  await openFirstAccount(page);
   await expect(page.getByTestId("balance-current")).toHaveText(amounts[0]);
 });

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { linkAccounts, openLinkPage } from "./fixtures";
+import { linkAccounts, openFirstAccount, openLinkPage } from "./fixtures";
 
 // The first load: the page links the build's content-hashed JS, wasm and CSS,
 // served compressed and immutable, so a second visit fetches none of them;
@@ -53,7 +53,7 @@ test("the account page's code loads on demand, and its own first load preloads i
   expect(fetched.some((p) => ACCOUNT_CHUNK.test(p) || ROUTER_CHUNK.test(p))).toBe(false);
 
   await linkAccounts(page);
-  await page.getByTestId("account-link").first().click();
+  await openFirstAccount(page);
   await expect(page.getByTestId("account-name")).toBeVisible();
   const chunk = fetched.find((p) => ACCOUNT_CHUNK.test(p));
   expect(chunk, "the account page's chunk was fetched on the way there").toBeTruthy();

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { linkAccounts, openLinkPage } from "./fixtures";
+import { linkAccounts, openFirstAccount, openLinkPage } from "./fixtures";
 
 // The developer panel (/developer): what the server asked Stripe on this
 // browser's behalf, webhooks and Stripe.js results, redacted, updating live.
@@ -39,7 +39,7 @@ test("the panel lists the session creation and the account retrieval, redacted, 
   );
 
   // Opening the account retrieves it from Stripe: that shows up too.
-  await page.getByTestId("account-link").first().click();
+  await openFirstAccount(page);
   await expect(page).toHaveURL(/\/accounts\/fca_/);
   const id = page.url().split("/").pop()!;
   const retrieved = entries.filter({

@@ -1,16 +1,8 @@
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { readFileSync } from "node:fs";
-import { callServerFn, linkAccounts, openLinkPage, withoutPrefetch } from "./fixtures";
+import { callServerFn, linkAccounts, openFirstAccount, openLinkPage, withoutPrefetch } from "./fixtures";
 
 const hydrated = () => (window as any).__hydrated === true;
-
-/** The account page of the first linked account, hydrated; its id. */
-async function openFirstAccount(page: Page): Promise<string> {
-  await page.getByTestId("account-link").first().click();
-  await expect(page).toHaveURL(/\/accounts\/fca_/);
-  await page.waitForFunction(hydrated);
-  return new URL(page.url()).pathname.split("/").pop()!;
-}
 
 test("linking fetches the data right away: an open dashboard shows the balance live", async ({ page, context }) => {
   // The dashboard is open in another tab before anything is linked.

@@ -7,6 +7,19 @@ export async function openLinkPage(page: Page) {
 }
 
 /**
+ * Opens the first account in the list through its link and waits until that
+ * page has hydrated; returns its id. From `/` the link is a full page load,
+ * so a click right after it could land before the account page's wasm
+ * handles it.
+ */
+export async function openFirstAccount(page: Page): Promise<string> {
+  await page.getByTestId("account-link").first().click();
+  await page.waitForURL(/\/accounts\/fca_/);
+  await page.waitForFunction(() => (window as any).__hydrated === true);
+  return new URL(page.url()).pathname.split("/").pop()!;
+}
+
+/**
  * Unticks "Fetch right away" (on by default) for the next link: the account
  * arrives with no data, for tests of what a manual refresh does.
  */

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { modal, openLinkPage } from "./fixtures";
+import { modal, openFirstAccount, openLinkPage } from "./fixtures";
 
 test("nothing to share is refused before any session is made", async ({ page }) => {
   await openLinkPage(page);
@@ -35,7 +35,7 @@ test("the chosen data and account types shape the session", async ({ page }) => 
   await m.getByTestId("done").click();
   await expect(page.getByTestId("status-linked")).toBeVisible();
 
-  await page.getByTestId("account-link").first().click();
+  await openFirstAccount(page);
   await expect(page.getByTestId("account-name")).toHaveText("Savings");
   // Prefetched at link time: the balance arrives without pressing Refresh.
   await expect(page.getByTestId("balance-current")).toHaveText(/^\$[\d,]+\.\d\d$/);

@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { sandboxPort, scaleA, scaleB, scaleDatabase, scaleKey } from "../playwright.config";
-import { linkAccounts, withoutPrefetch } from "./fixtures";
+import { linkAccounts, openFirstAccount, withoutPrefetch } from "./fixtures";
 
 // Two app instances on one PostgreSQL, as behind a load balancer: both in
 // Stripe mode against the standalone sandbox, whose webhooks reach instance B
@@ -25,7 +25,7 @@ test("the link journey across two instances: linked on A, seen on B, B's webhook
   await expect(page.getByTestId("mode-badge")).toContainText("Test");
   await withoutPrefetch(page);
   await linkAccounts(page);
-  await page.getByTestId("account-link").first().click();
+  await openFirstAccount(page);
   await expect(page).toHaveURL(/\/accounts\/fca_/);
   await expect(page.getByTestId("account-name")).toHaveText("Success");
   const account = new URL(page.url()).pathname.split("/").pop()!;

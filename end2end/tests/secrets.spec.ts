@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { callServerFn, linkAccounts, openLinkPage } from "./fixtures";
+import { callServerFn, linkAccounts, openFirstAccount, openLinkPage } from "./fixtures";
 
 // Stripe secret keys and webhook secrets must never reach the browser.
 const SECRET = /(sk|rk)_(test|live)_|whsec_/;
@@ -64,7 +64,7 @@ test("the payment pages carry no secret key, and no client secret outside Stripe
   await openLinkPage(page);
   await linkAccounts(page);
   await expect(page.getByTestId("status-linked")).toBeVisible();
-  await page.getByTestId("account-link").first().click();
+  await openFirstAccount(page);
   await page.waitForFunction(() => (window as any).__hydrated === true);
   await page.getByTestId("pay-amount").fill("3");
   await page.getByTestId("pay-name").fill("Jenny Rosen");

@@ -1,12 +1,12 @@
 import { expect, test, type Page } from "@playwright/test";
-import { linkAccounts, openLinkPage, withoutPrefetch } from "./fixtures";
+import { linkAccounts, openFirstAccount, openLinkPage, withoutPrefetch } from "./fixtures";
 
 /** Links an account, opens its page and turns on daily updates; waits for the first sync. */
 async function accountWithTransactions(page: Page) {
   await openLinkPage(page);
   await withoutPrefetch(page);
   await linkAccounts(page);
-  await page.getByTestId("account-link").first().click();
+  await openFirstAccount(page);
   await expect(page).toHaveURL(/\/accounts\/fca_/);
   await page.waitForFunction(() => (window as any).__hydrated === true);
   await expect(page.getByTestId("no-transactions")).toBeVisible();
@@ -95,7 +95,7 @@ test("an account linked without transactions says so", async ({ page }) => {
   await openLinkPage(page);
   await page.getByTestId("permission-transactions").uncheck();
   await linkAccounts(page);
-  await page.getByTestId("account-link").first().click();
+  await openFirstAccount(page);
   await expect(page.getByTestId("transactions-not-shared")).toBeVisible();
   await expect(page.getByTestId("subscription-toggle")).toBeDisabled();
   await expect(page.getByTestId("refresh-transactions")).toBeDisabled();
