@@ -28,6 +28,11 @@ impl UserId {
     }
 }
 
+/// The name and email the user saved, loaded by the server before it renders
+/// the link page (a request extension): its form starts with them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedDetails(pub CustomerDetails);
+
 /// What the server functions need from the server.
 #[async_trait]
 pub trait LinkService: Send + Sync + 'static {

@@ -42,8 +42,13 @@ test("hashed assets are compressed and immutable; a second visit loads them from
 // --split`): only the link page's code is in the first load (`/` hydrates
 // without the router); the router's is a chunk every other page loads, and
 // each other page's own is a chunk fetched when that page is first shown.
+// Even the link page's flow and its list's redraw wait for their first use.
 const ACCOUNT_CHUNK = /\/pkg\/split___account_route_view_\d+\.[A-Za-z0-9_-]{22}\.wasm$/;
 const ROUTER_CHUNK = /\/pkg\/split_hydrate_routed_\d+\.[A-Za-z0-9_-]{22}\.wasm/;
+// The link page's own chunks: the link flow (Stripe.js's bindings) and the
+// list's redraw, fetched when first needed.
+const LINK_CHUNK = /\/pkg\/split_run_link_\d+\.[A-Za-z0-9_-]{22}\.wasm$/;
+const REDRAW_CHUNK = /\/pkg\/split_redraw_accounts_\d+\.[A-Za-z0-9_-]{22}\.wasm$/;
 
 test("the account page's code loads on demand, and its own first load preloads it", async ({ page }) => {
   const fetched: string[] = [];
@@ -53,6 +58,9 @@ test("the account page's code loads on demand, and its own first load preloads i
   expect(fetched.some((p) => ACCOUNT_CHUNK.test(p) || ROUTER_CHUNK.test(p))).toBe(false);
 
   await linkAccounts(page);
+  await expect(page.getByTestId("account")).toHaveCount(1);
+  expect(fetched.some((p) => LINK_CHUNK.test(p)), "the link flow's chunk, on the click").toBe(true);
+  expect(fetched.some((p) => REDRAW_CHUNK.test(p)), "the list's chunk, once it changed").toBe(true);
   await openFirstAccount(page);
   await expect(page.getByTestId("account-name")).toBeVisible();
   const chunk = fetched.find((p) => ACCOUNT_CHUNK.test(p));

@@ -10,6 +10,7 @@
 //! - [`storage`]: what the app remembers per user, on SQLite or PostgreSQL.
 //! - [`locks`]: work that must not run twice at once for one user or account.
 //! - [`session`]: the browser-session cookie → `UserId` (the login seam).
+//! - [`prefill`]: what a page renders with that its render cannot await.
 //! - [`live`]: server-sent events that tell open pages an account changed
 //!   (relayed between instances on PostgreSQL).
 //! - [`sandbox`]: the offline Stripe stand-in.
@@ -35,6 +36,7 @@ pub mod limits;
 pub mod live;
 pub mod locks;
 pub mod logging;
+pub mod prefill;
 pub mod sandbox;
 pub mod serve;
 pub mod service;
@@ -263,7 +265,8 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketA
     });
     // Layers run outside-in from the last one added: compression → deadline
     // → cross-site check → private responses → session → per-user limit →
-    // (pages: the database must answer) → handler; `/pkg` skips the session
+    // (pages: the database must answer; the link page's saved details are
+    // loaded) → handler; `/pkg` skips the session
     // and the per-user limit.
     let site = std::path::Path::new(&*leptos_options.site_root);
     let pkg_dir = leptos_options.site_pkg_dir.trim_matches('/');
@@ -281,6 +284,10 @@ pub async fn build(config: &Config, leptos_options: LeptosOptions, addr: SocketA
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
+        .layer(axum::middleware::from_fn_with_state(
+            service.clone(),
+            prefill::link_page_details,
+        ))
         .layer(axum::middleware::from_fn_with_state(storage, health::pages_need_database))
         .route("/events", get(live::events))
         .route("/api/transactions.csv", get(export::transactions_csv))

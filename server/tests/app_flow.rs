@@ -384,8 +384,31 @@ async fn details_are_saved_on_the_customer_and_used_for_the_owner_check(db: Test
     let (_, d) = alice.call("load_details", &[]).await;
     assert_eq!(d["name"], "Jane Smith");
     // Another browser has its own (empty) details.
-    let (_, theirs) = app.browser().await.call("load_details", &[]).await;
+    let bob = app.browser().await;
+    let (_, theirs) = bob.call("load_details", &[]).await;
     assert_eq!(theirs["name"], json!(null));
+
+    // The link page's form comes with them, escaped: the browser needs no call.
+    let html = alice.page("/").await;
+    assert!(
+        html.contains(r#"name="name" autocomplete="name" maxlength="100" value="Jane Smith""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="email" autocomplete="email" maxlength="254" value="""#),
+        "{html}"
+    );
+    assert!(!bob.page("/").await.contains("Jane Smith"));
+    let (s, _) = alice
+        .call("save_details", &[("name", r#"Jo "J" <b>O'Neil</b>"#), ("email", "")])
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let html = alice.page("/").await;
+    assert!(
+        html.contains(r#"value="Jo &quot;J&quot; &lt;b&gt;O'Neil&lt;/b&gt;""#),
+        "{html}"
+    );
+    assert!(!html.contains("<b>O'Neil"));
 }
 
 async fn when_stripe_is_down_an_account_shows_its_stored_copy(db: TestDb) {

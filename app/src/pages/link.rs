@@ -4,8 +4,15 @@
 //! (Stripe's `prefetch[]`; for transactions, daily updates too), so the
 //! lists show balances as soon as the bank answers; "More options" turns
 //! that off.
+//!
+//! Most visits start here, so the first load carries only what makes the
+//! page work: the server renders the saved name and email into the form and
+//! the linked accounts into their slot, and the browser hydrates the form
+//! and buttons. The link and bank-token flows (with Stripe.js's bindings)
+//! and the list's redraw are `#[lazy]`: with `split`, wasm chunks fetched
+//! when first used.
 
-use crate::api::{confirm_link, linked_accounts, load_details, resource, start_bank_token, start_link};
+use crate::api::{confirm_link, linked_accounts, start_bank_token, start_link};
 use crate::components::{AccountList, ErrorNotice, ErrorView, LinkState, StatusPanel};
 use crate::model::{AccountSubcategory, BankToken, DataFeature, LinkOptions, LinkedAccount, Permission};
 use crate::stripe_js::{self, CollectOutcome, TokenOutcome};
@@ -15,30 +22,31 @@ use leptos::task::spawn_local;
 
 #[component]
 pub fn LinkPage() -> impl IntoView {
-    let name = RwSignal::new(String::new());
-    let email = RwSignal::new(String::new());
+    let (saved_name, saved_email) = initial_details();
+    let name = RwSignal::new(saved_name.clone());
+    let email = RwSignal::new(saved_email.clone());
     let permissions = RwSignal::new(Permission::ALL.to_vec());
     let prefetch = RwSignal::new(vec![DataFeature::Balance, DataFeature::Ownership, DataFeature::Transactions]);
     let account_types = RwSignal::new(Vec::<AccountSubcategory>::new());
     let token = RwSignal::new(None::<Result<BankToken, ErrorView>>);
     let (state, set_state) = signal(LinkState::Idle);
-    let reload = RwSignal::new(0u32);
-    let accounts = resource(move || reload.get(), |_| linked_accounts());
-    // Live: prefetched data arriving for any of the user's accounts.
     #[cfg(feature = "hydrate")]
-    crate::live::on_account_changes(|_| true, move || reload.update(|n| *n += 1));
-    // Prefill what the user saved before, unless they already typed.
-    let saved = LocalResource::new(load_details);
-    Effect::new(move |_| {
-        if let Some(Ok(d)) = saved.get() {
-            if name.get_untracked().is_empty() {
-                name.set(d.name.unwrap_or_default());
-            }
-            if email.get_untracked().is_empty() {
-                email.set(d.email.unwrap_or_default());
-            }
+    {
+        // The linked accounts: server-rendered, redrawn when they change
+        // (live: prefetched data arriving for any of them).
+        crate::live::on_account_changes(|_| true, redraw_accounts_soon);
+        // Shown in place by the router, the page has nothing from the
+        // server: the list and the saved details are loaded once it is up.
+        if !Owner::current_shared_context().is_some_and(|sc| sc.during_hydration()) {
+            Effect::new(|_| redraw_accounts_soon());
+            spawn_local(async move {
+                if let Some(d) = saved_details().await {
+                    let _ = name.try_update(|n| n.is_empty().then(|| *n = d.name.unwrap_or_default()));
+                    let _ = email.try_update(|e| e.is_empty().then(|| *e = d.email.unwrap_or_default()));
+                }
+            });
         }
-    });
+    }
     let busy = move || matches!(state.get(), LinkState::Working(_));
 
     let on_link = move |_| {
@@ -78,7 +86,8 @@ pub fn LinkPage() -> impl IntoView {
         spawn_local(async move {
             let outcome = match run_link(n, e, options, set_state).await {
                 Ok(linked) => {
-                    reload.update(|n| *n += 1);
+                    #[cfg(feature = "hydrate")]
+                    redraw_accounts_soon();
                     LinkState::Linked(linked.len())
                 }
                 Err(state) => state,
@@ -181,11 +190,11 @@ pub fn LinkPage() -> impl IntoView {
             <form class="details" on:submit=|ev| ev.prevent_default()>
                 <label>
                     <span>"Name " <span class="muted">"(optional)"</span></span>
-                    <input type="text" name="name" autocomplete="name" maxlength="100" bind:value=name/>
+                    <input type="text" name="name" autocomplete="name" maxlength="100" value=saved_name bind:value=name/>
                 </label>
                 <label>
                     <span>"Email " <span class="muted">"(optional)"</span></span>
-                    <input type="email" name="email" autocomplete="email" maxlength="254" bind:value=email/>
+                    <input type="email" name="email" autocomplete="email" maxlength="254" value=saved_email bind:value=email/>
                 </label>
                 <button
                     type="button"
@@ -222,16 +231,123 @@ pub fn LinkPage() -> impl IntoView {
         </section>
         <section class="card">
             <h2>"Linked accounts"</h2>
-            <Transition fallback=|| view! { <p class="muted">"Loading accounts…"</p> }>
-                {move || {
-                    accounts.get().map(|result| match result {
-                        Ok(list) => Either::Left(view! { <AccountList accounts=list/> }),
-                        Err(e) => Either::Right(view! { <ErrorNotice error=e.into()/> }),
-                    })
-                }}
-            </Transition>
+            <div id=ACCOUNTS_SLOT>{server_rendered_accounts()}</div>
         </section>
     }
+}
+
+/// The name and email the form starts with. On the server: what the user
+/// saved before, loaded with the page (`service::SavedDetails`). In the
+/// browser, hydrating: what the server put in the inputs (or the user typed
+/// since), so the first load needs no call to fetch them.
+fn initial_details() -> (String, String) {
+    #[cfg(feature = "ssr")]
+    {
+        let saved = use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<crate::service::SavedDetails>().cloned())
+            .map(|saved| saved.0)
+            .unwrap_or_default();
+        (saved.name.unwrap_or_default(), saved.email.unwrap_or_default())
+    }
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        let hydrating = Owner::current_shared_context().is_some_and(|sc| sc.during_hydration());
+        let value = |selector: &str| -> Option<String> {
+            let input = leptos::tachys::dom::document().query_selector(selector).ok()??;
+            js_sys::Reflect::get(&input, &wasm_bindgen::JsValue::from_str("value"))
+                .ok()?
+                .as_string()
+        };
+        if hydrating {
+            (
+                value("main form.details input[name=name]").unwrap_or_default(),
+                value("main form.details input[name=email]").unwrap_or_default(),
+            )
+        } else {
+            Default::default()
+        }
+    }
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    Default::default()
+}
+
+/// What the user saved before, for the page shown in place by the router.
+/// With `split`, a wasm chunk of its own.
+#[cfg(feature = "hydrate")]
+#[cfg_attr(feature = "split", leptos::lazy)]
+async fn saved_details() -> Option<crate::model::CustomerDetails> {
+    crate::api::load_details().await.ok()
+}
+
+/// The `id` of the element the linked accounts are drawn in.
+const ACCOUNTS_SLOT: &str = "linked-accounts";
+
+/// The linked accounts as the server renders them into the page. In the
+/// browser the slot is empty: hydration leaves the server's list in place
+/// and [`redraw_accounts`] replaces it when it changes, so the first load's
+/// wasm carries neither the list's view nor the decoding of its accounts.
+#[cfg(not(feature = "hydrate"))]
+fn server_rendered_accounts() -> impl IntoView {
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading accounts…"</p> }>
+            {Suspend::new(async { accounts_view(linked_accounts().await) })}
+        </Suspense>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn server_rendered_accounts() {}
+
+/// The list, or why it could not be loaded.
+fn accounts_view(result: Result<Vec<LinkedAccount>, crate::error::AppError>) -> impl IntoView {
+    match result {
+        Ok(list) => Either::Left(view! { <AccountList accounts=list/> }),
+        Err(e) => Either::Right(view! { <ErrorNotice error=e.into()/> }),
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn redraw_accounts_soon() {
+    spawn_local(redraw_accounts());
+}
+
+#[cfg(feature = "hydrate")]
+thread_local! {
+    /// How many redraws have started: an older one that answers late must
+    /// not replace a newer one's list.
+    static REDRAWS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// The list drawn last (dropping it unmounts it).
+    static DRAWN: std::cell::RefCell<Option<Box<dyn std::any::Any>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Loads the linked accounts and draws them in the page's slot, replacing
+/// what is there. With `split`, this and the list's view are a wasm chunk
+/// of their own, fetched the first time the list changes.
+#[cfg(feature = "hydrate")]
+#[cfg_attr(feature = "split", leptos::lazy)]
+async fn redraw_accounts() {
+    use wasm_bindgen::JsCast;
+    let slot = || {
+        leptos::tachys::dom::document()
+            .get_element_by_id(ACCOUNTS_SLOT)
+            .and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+    };
+    let started = REDRAWS.with(|n| {
+        n.set(n.get() + 1);
+        n.get()
+    });
+    if let Some(empty) = slot().filter(|s| s.child_element_count() == 0) {
+        empty.set_inner_html(r#"<p class="muted">Loading accounts…</p>"#);
+    }
+    let result = linked_accounts().await;
+    // The page has gone, or a newer redraw is under way.
+    let Some(slot) = slot().filter(|_| REDRAWS.with(|n| n.get()) == started) else {
+        return;
+    };
+    DRAWN.with_borrow_mut(|drawn| drawn.take());
+    slot.set_inner_html("");
+    let list = leptos::mount::mount_to(slot, move || accounts_view(result));
+    DRAWN.with_borrow_mut(|drawn| *drawn = Some(Box::new(list)));
 }
 
 /// Adds or removes `item` as its checkbox says.
@@ -244,7 +360,9 @@ fn toggle<T: PartialEq + Send + Sync + 'static>(list: RwSignal<Vec<T>>, item: T,
     });
 }
 
-/// The bank-token flow; `None` when the user closed the window.
+/// The bank-token flow; `None` when the user closed the window. With
+/// `split`, a wasm chunk of its own, fetched on the first click.
+#[cfg_attr(feature = "split", leptos::lazy)]
 async fn run_token() -> Option<Result<BankToken, ErrorView>> {
     let session = match start_bank_token().await {
         Ok(s) => s,
@@ -274,6 +392,9 @@ async fn run_token() -> Option<Result<BankToken, ErrorView>> {
 /// Stripe. Returns what was linked (never empty), or the state to show
 /// instead. `options` are the comma-separated permissions, prefetch and
 /// account types; empty `name` and `email` leave the Customer's as they are.
+/// With `split`, a wasm chunk of its own (with Stripe.js's bindings), fetched
+/// on the first click.
+#[cfg_attr(feature = "split", leptos::lazy)]
 pub(crate) async fn run_link(
     name: String,
     email: String,

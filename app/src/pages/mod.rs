@@ -3,7 +3,8 @@
 //! With the `split` feature (what `make build` and `make release` build:
 //! `cargo leptos build --split --features split`) only the link page (`/`)
 //! is in the first load's wasm (it is hydrated without the router: see
-//! `crate::hydrate`): every other page is a lazy route whose code is a
+//! `crate::hydrate`; its own flows load on first use: `link.rs`): every
+//! other page is a lazy route whose code is a
 //! separate wasm chunk, fetched when that page is first shown (the server adds
 //! a preload of it when it renders that page itself). Without it (`cargo leptos watch`, `cargo test`) the same pages are
 //! ordinary routes in one wasm: cargo-leptos only wires up lazy routes in a
