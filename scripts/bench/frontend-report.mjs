@@ -55,7 +55,8 @@ function lazyRows() {
   };
   return Object.entries(routes)
     .map(([key, modules]) => {
-      const name = key.replace(/^__/, "").replace(/_route_view_\d+$/, "").replace(/_view_\d+$/, "");
+      // `__account_route_view_<hash>` (a lazy route), `run_link_<hash>` (a #[lazy] fn).
+      const name = key.replace(/^__/, "").replace(/(_route)?(_view)?_\d+$/, "");
       const own = modules.filter((m) => m.startsWith("split_"));
       return [name, own.reduce((n, m) => n + br(m), 0), modules.reduce((n, m) => n + br(m), 0), modules.length];
     })
@@ -113,10 +114,12 @@ Budget for the app's wasm + JS + CSS, brotli: 120 KB; now ${kb(codeBr(bytesApp))
 
 ### Pages loaded on demand (KB, brotli)
 
-Not part of the first load of \`/\`: fetched when a page is first shown (the server adds a
-preload of its chunks when it renders that page itself). Shared chunks are fetched once.
+Not part of the first load of \`/\`: a page's chunks are fetched when it is first shown (the
+server adds a preload of them when it renders that page itself); \`hydrate_routed\` (the
+router) with any page but \`/\`; the link page's \`run_link\`, \`run_token\`, \`redraw_accounts\`
+and \`saved_details\` on their first use. Shared chunks are fetched once.
 
-| page (lazy route) | its own chunk | with the shared chunks it needs | files |
+| page (lazy route) or \`#[lazy]\` function | its own chunk | with the shared chunks it needs | files |
 |---|---:|---:|---:|
 ${lazy.length ? lazy.map(([n, own, all, c]) => `| ${n} | ${kb(own)} | ${kb(all)} | ${c} |`).join("\n") : "| (no split manifest: an unsplit build) | – | – | – |"}
 
