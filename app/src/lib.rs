@@ -126,8 +126,9 @@ pub fn App() -> impl IntoView {
 }
 
 /// Whether `path` is the link page's, the one page hydrated without the
-/// router (the server and the browser decide it the same way).
-fn is_link_page(path: &str) -> bool {
+/// router (the server and the browser decide it the same way, and the
+/// server loads that page's saved details by it: `server::prefill`).
+pub fn is_link_page(path: &str) -> bool {
     path == "/"
 }
 

@@ -13,7 +13,7 @@ use axum::response::Response;
 /// which its form starts with. When they cannot be read the form starts
 /// empty, as for a new user; the page itself still renders.
 pub async fn link_page_details(State(service): State<SharedService>, mut req: Request, next: Next) -> Response {
-    let link_page = matches!(*req.method(), Method::GET | Method::HEAD) && req.uri().path() == "/";
+    let link_page = matches!(*req.method(), Method::GET | Method::HEAD) && app::is_link_page(req.uri().path());
     if let Some(user) = req.extensions().get::<UserId>().filter(|_| link_page).cloned() {
         match service.details(&user).await {
             Ok(details) => {

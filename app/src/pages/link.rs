@@ -37,7 +37,7 @@ pub fn LinkPage() -> impl IntoView {
         crate::live::on_account_changes(|_| true, redraw_accounts_soon);
         // Shown in place by the router, the page has nothing from the
         // server: the list and the saved details are loaded once it is up.
-        if !Owner::current_shared_context().is_some_and(|sc| sc.during_hydration()) {
+        if !hydrating() {
             Effect::new(|_| redraw_accounts_soon());
             spawn_local(async move {
                 if let Some(d) = saved_details().await {
@@ -251,14 +251,13 @@ fn initial_details() -> (String, String) {
     }
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
     {
-        let hydrating = Owner::current_shared_context().is_some_and(|sc| sc.during_hydration());
         let value = |selector: &str| -> Option<String> {
             let input = leptos::tachys::dom::document().query_selector(selector).ok()??;
             js_sys::Reflect::get(&input, &wasm_bindgen::JsValue::from_str("value"))
                 .ok()?
                 .as_string()
         };
-        if hydrating {
+        if hydrating() {
             (
                 value("main form.details input[name=name]").unwrap_or_default(),
                 value("main form.details input[name=email]").unwrap_or_default(),
@@ -269,6 +268,13 @@ fn initial_details() -> (String, String) {
     }
     #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
     Default::default()
+}
+
+/// Whether the page is being hydrated over the server's HTML (a first load),
+/// rather than shown in place by the router with nothing from the server.
+#[cfg(feature = "hydrate")]
+fn hydrating() -> bool {
+    Owner::current_shared_context().is_some_and(|sc| sc.during_hydration())
 }
 
 /// What the user saved before, for the page shown in place by the router.
